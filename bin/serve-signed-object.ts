@@ -1,0 +1,70 @@
+/**
+ * Serves the filesystem store's signed URLs (its stand-in for S3 presigned GETs): verifies the
+ * signature and expiry, then streams the file with Range support, straight from disk.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { errorBody } from '../core/errors/index.ts';
+import type { FsObjectStore } from '../core/storage/fs/fs-object-store.ts';
+import { verifySignedPath } from '../core/storage/fs/signed-url.ts';
+
+export async function serveSignedObject(
+  req: IncomingMessage,
+  res: ServerResponse,
+  objects: FsObjectStore,
+  secret: Uint8Array,
+): Promise<number> {
+  const url = new URL(req.url ?? '/', 'http://local');
+  if (req.method !== 'GET' && req.method !== 'HEAD') return deny(res, 405, 'UNSUPPORTED', 'only GET and HEAD');
+  const check = verifySignedPath(secret, url.pathname, url.searchParams, Math.floor(Date.now() / 1000));
+  if (!check.ok) return deny(res, 403, 'DENIED', `signed URL ${check.reason}`);
+  const path = objects.pathOf(check.key);
+  const info = await stat(path).catch(() => undefined);
+  if (!info) return deny(res, 404, 'BLOB_UNKNOWN', 'object not found');
+
+  const range = parseRange(req.headers.range, info.size);
+  if (range === 'unsatisfiable') {
+    res.writeHead(416, { 'Content-Range': `bytes */${info.size}` }).end();
+    return 416;
+  }
+  const [start, end] = range ?? [0, info.size - 1];
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/octet-stream',
+    'Content-Length': String(Math.max(end - start + 1, 0)),
+    'Accept-Ranges': 'bytes',
+  };
+  if (range) headers['Content-Range'] = `bytes ${start}-${end}/${info.size}`;
+  const status = range ? 206 : 200;
+  res.writeHead(status, headers);
+  if (req.method === 'HEAD' || info.size === 0) {
+    res.end();
+    return status;
+  }
+  await pipeline(createReadStream(path, { start, end, highWaterMark: 1024 * 1024 }), res).catch(() => res.destroy());
+  return status;
+}
+
+/** A single `bytes=` range; multiple ranges are served whole (as S3 does). */
+function parseRange(header: string | undefined, size: number): [number, number] | 'unsatisfiable' | undefined {
+  if (!header) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    start = Math.max(size - Number(m[2]), 0);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) return 'unsatisfiable';
+  return [start, end];
+}
+
+function deny(res: ServerResponse, status: number, code: string, message: string): number {
+  res.writeHead(status, { 'Content-Type': 'application/json' }).end(errorBody([{ code, message }]));
+  return status;
+}

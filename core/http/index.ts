@@ -1,0 +1,3 @@
+export * from './app.ts';
+export * from './app-env.ts';
+export * from './logger.ts';
