@@ -7,9 +7,11 @@ import type { Attributes } from '../ports/table.ts';
 const BYTES = '$bytes';
 
 export function encodeAttributes(attrs: Attributes): string {
-  return JSON.stringify(attrs, (_key, value: unknown) =>
-    value instanceof Uint8Array ? { [BYTES]: Buffer.from(value).toString('base64') } : value,
-  );
+  // The holder's raw value, not `value`: a Buffer's toJSON has already run by the time `value` arrives.
+  return JSON.stringify(attrs, function (this: Record<string, unknown>, key: string, value: unknown) {
+    const raw = this[key];
+    return raw instanceof Uint8Array ? { [BYTES]: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') } : value;
+  });
 }
 
 export function decodeAttributes(text: string): Attributes {
