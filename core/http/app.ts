@@ -25,8 +25,9 @@ export function createRegistryApp(deps: AppDeps): Hono<AppEnv> {
     c.set('requestId', requestId);
     c.set('deps', deps);
     if (!c.var.access) c.set('access', allowAll);
-    await next();
+    // Set before the handler builds its response: changing headers afterwards costs a copy.
     c.header('X-Request-Id', requestId);
+    await next();
     deps.log.info('request', {
       requestId,
       method: c.req.method,

@@ -15,6 +15,8 @@ export function encodeAttributes(attrs: Attributes): string {
 }
 
 export function decodeAttributes(text: string): Attributes {
+  // The reviver is slow; most items (tags, links) hold no bytes.
+  if (!text.includes(`"${BYTES}"`)) return JSON.parse(text) as Attributes;
   return JSON.parse(text, (_key, value: unknown) => {
     if (value !== null && typeof value === 'object' && BYTES in value) {
       return new Uint8Array(Buffer.from((value as Record<string, string>)[BYTES] as string, 'base64'));
