@@ -53,3 +53,47 @@ export async function readAhead(source: AsyncIterable<Uint8Array>, want: number)
   }
   return { stream: replay(), size, ended };
 }
+
+/**
+ * Cuts one byte stream into consecutive pieces of chosen sizes (upload parts), without copying
+ * more than the chunk that straddles a boundary.
+ */
+export class ByteReader {
+  private readonly iterator: AsyncIterator<Uint8Array>;
+  private pending: Uint8Array | undefined;
+  private ended = false;
+
+  constructor(source: AsyncIterable<Uint8Array>) {
+    this.iterator = source[Symbol.asyncIterator]();
+  }
+
+  /** True once the source has no more bytes (reads ahead one chunk to know). */
+  async atEnd(): Promise<boolean> {
+    if (this.pending && this.pending.byteLength > 0) return false;
+    if (this.ended) return true;
+    const next = await this.iterator.next();
+    if (next.done) {
+      this.ended = true;
+      return true;
+    }
+    this.pending = next.value;
+    return next.value.byteLength === 0 ? this.atEnd() : false;
+  }
+
+  /** The next `limit` bytes (fewer at the end), as a stream; drain it before the next take. */
+  async *take(limit: number): AsyncGenerator<Uint8Array> {
+    let left = limit;
+    while (left > 0 && !(await this.atEnd())) {
+      const chunk = this.pending as Uint8Array;
+      if (chunk.byteLength <= left) {
+        this.pending = undefined;
+        left -= chunk.byteLength;
+        yield chunk;
+      } else {
+        this.pending = chunk.subarray(left);
+        yield chunk.subarray(0, left);
+        left = 0;
+      }
+    }
+  }
+}

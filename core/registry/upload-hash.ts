@@ -18,6 +18,8 @@ export interface SessionHash {
   hex(): string;
   /** Makes this state the session's at `offset`; returns the state to save with the session, if any. */
   publish(offset: number): Uint8Array | undefined;
+  /** Like publish, for a checkpoint inside a request that goes on hashing. */
+  checkpoint(offset: number): Uint8Array | undefined;
 }
 
 export class UploadHashes {
@@ -57,6 +59,10 @@ export class UploadHashes {
         this.live.set(uuid, { offset, hash, touched: Date.now() });
         return undefined;
       },
+      checkpoint: (offset) => {
+        this.live.set(uuid, { offset, hash: hash.copy(), touched: Date.now() });
+        return undefined;
+      },
     };
   }
 
@@ -71,6 +77,7 @@ export class UploadHashes {
         return hex;
       },
       publish: () => hasher.save(),
+      checkpoint: () => hasher.save(),
     };
   }
 

@@ -31,8 +31,11 @@ export interface UploadSession {
   writerAt?: number;
 }
 
+export type Progress = Pick<UploadSession, 'offset' | 'partsEnd' | 'nextPart' | 'multipartId' | 'hashState'>;
+
 export interface Lease {
   id: string;
+  /** The session as this lease holder last wrote it. */
   session: UploadSession;
   release(): Promise<void>;
 }
@@ -99,22 +102,28 @@ export class UploadSessions {
     };
   }
 
-  /** Records progress and releases the lease in one write; fails if the lease was lost. */
-  async advance(lease: Lease, next: Pick<UploadSession, 'offset' | 'partsEnd' | 'nextPart' | 'multipartId' | 'hashState'>): Promise<UploadSession> {
+  /**
+   * Records progress in one write, conditioned on still holding the lease; `release` also gives
+   * the lease up (the end of a request), otherwise it is a checkpoint inside a long request, so a
+   * client whose connection drops can resume from the last part stored.
+   */
+  async advance(lease: Lease, next: Progress, release = true): Promise<UploadSession> {
     const { pk, sk } = keys.upload(lease.session.uuid);
-    const session: UploadSession = { ...lease.session, ...next, expiresAt: this.expiry(), writer: undefined, writerAt: undefined };
+    const session: UploadSession = { ...lease.session, ...next, expiresAt: this.expiry() };
+    const holder = release ? { writer: undefined, writerAt: undefined } : { writer: lease.id, writerAt: this.deps.now() };
     try {
       await this.deps.table.update(
         pk,
         sk,
-        { ...toAttrs(session), writer: undefined, writerAt: undefined, version: freshVersion() },
+        { ...toAttrs(session), ...holder, version: freshVersion() },
         { kind: 'equals', attr: 'writer', value: lease.id },
       );
     } catch (error) {
       if (error instanceof ConditionFailedError) throw unknownUpload(lease.session.uuid);
       throw error;
     }
-    return session;
+    if (!release) lease.session = { ...session, writer: lease.id };
+    return { ...session, writer: undefined, writerAt: undefined };
   }
 
   /** Deletes the session's items: parts and staged chunks first, the session last, so a crash leaves it findable. */

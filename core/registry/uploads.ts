@@ -1,23 +1,26 @@
 /**
  * Blob uploads: monolithic, streamed and chunked, over a multipart upload of the object store.
  *
- * Each request's bytes become either a part (when, with the chunks staged before it, they reach
- * the store's minimum part size, or the body's length is unknown and turns out large) or a
- * staged object (a small chunk, kept until enough follow or the upload finishes). The session's
- * offset advances only after the bytes are stored, in the write that releases the lease.
- * A finished upload is verified against the client's digest over exactly the bytes stored,
- * then indexed where it lies (never copied).
+ * A request's bytes become parts when, with the chunks staged before them, they reach the
+ * store's minimum part size (a body of unknown length is read ahead to find out), and a staged
+ * object otherwise (a small chunk, kept until enough follow or the upload finishes). Large
+ * bodies are cut into parts that grow with the upload (part-sizes.ts); the session is
+ * checkpointed after each part, so a dropped connection resumes from the last part stored.
+ * The offset advances only after the bytes are stored. A finished upload is verified against
+ * the client's digest over exactly the bytes stored, then indexed where it lies (never copied).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { codes, RegistryError } from '../errors/index.ts';
 import { parseDigest } from '../oci/digest.ts';
 import type { CompletedPart } from '../ports/object-store.ts';
 import { Blobs, type BlobInfo } from './blobs.ts';
 import type { RegistryDeps } from './deps.ts';
 import { keys } from './keys.ts';
-import { concat, readAhead, tap } from './streams.ts';
+import { partTarget } from './part-sizes.ts';
+import { spool, type Spooled } from './spool.ts';
+import { ByteReader, concat, readAhead, tap } from './streams.ts';
 import { UploadHashes, type SessionHash } from './upload-hash.ts';
-import { rangeError, unknownUpload, UploadSessions, type Lease, type UploadSession } from './upload-sessions.ts';
+import { rangeError, UploadSessions, type Lease, type Progress, type UploadSession } from './upload-sessions.ts';
 
 export interface ChunkInput {
   body: AsyncIterable<Uint8Array> | undefined;
@@ -27,11 +30,10 @@ export interface ChunkInput {
   range?: { start: number; end: number };
 }
 
-interface Written {
-  offset: number;
-  partsEnd: number;
-  nextPart: number;
-  multipartId?: string;
+interface StagedChunk {
+  key: string;
+  at: number;
+  size: number;
 }
 
 export class Uploads {
@@ -60,53 +62,43 @@ export class Uploads {
     const session = await this.sessions.load(repo, uuid);
     checkRange(session, chunk);
     return this.withLease(session, async (lease, hash) => {
-      const written = await this.writeChunk(lease.session, chunk, hash, false);
-      return this.sessions.advance(lease, { ...written, hashState: hash.publish(written.offset) });
+      const progress = await this.writeChunk(lease, chunk, hash, false);
+      return this.sessions.advance(lease, { ...progress, hashState: hash.publish(progress.offset) });
     });
   }
 
   /** PUT ?digest=: appends the final chunk (if any), verifies the digest and commits the blob. */
   async finish(repo: string, uuid: string, digest: string, chunk: ChunkInput): Promise<BlobInfo> {
     const session = await this.sessions.load(repo, uuid);
-    if (chunk.body !== undefined && chunk.range) checkRange(session, chunk);
+    if (chunk.body !== undefined) checkRange(session, chunk);
     return this.withLease(session, async (lease, hash) => {
       const s = lease.session;
-      let size: number;
-      try {
-        size = await this.assemble(s, chunk, hash);
-      } catch (error) {
-        if (error instanceof RegistryError) throw error;
-        await this.discard(s);
-        throw error;
-      }
+      const size = await this.assemble(lease, chunk, hash);
       await this.verify(s.key, size, digest, hash, () => this.discard(s));
       const blob = await this.blobs.commit(digest, s.key, size);
-      if (!(await this.blobs.link(repo, digest))) throw new RegistryError(codes.BLOB_UPLOAD_INVALID, { message: 'blob vanished during commit; retry' });
+      if (!(await this.blobs.link(repo, digest))) {
+        throw new RegistryError(codes.BLOB_UPLOAD_INVALID, { message: 'blob vanished during commit; retry the upload' });
+      }
       this.hashes.forget(uuid);
       await this.sessions.remove(uuid);
       return blob;
     });
   }
 
-  /** POST ?digest= with the whole blob as body: no session item at all. */
+  /** POST ?digest= with the whole blob as body: a session opened and finished in one request. */
   async monolithic(repo: string, digest: string, chunk: ChunkInput): Promise<BlobInfo> {
-    const { objects } = this.deps;
-    const session = { key: keys.blobObject(randomUUID()) };
-    const hash = createHash('sha256');
-    const wrapper: SessionHash = { update: (c) => void hash.update(c), hex: () => hash.copy().digest('hex'), publish: () => undefined };
-    const body = chunk.body ?? emptyBody();
-    const { size } = await objects.put(session.key, tap(body, (c) => hash.update(c)), { size: chunk.length });
-    checkLength(chunk, size);
-    await this.verify(session.key, size, digest, wrapper, () => objects.delete(session.key));
-    const blob = await this.blobs.commit(digest, session.key, size);
-    if (!(await this.blobs.link(repo, digest))) throw new RegistryError(codes.BLOB_UPLOAD_INVALID, { message: 'blob vanished during commit; retry' });
-    return blob;
+    const session = await this.sessions.create(repo);
+    try {
+      return await this.finish(repo, session.uuid, digest, chunk);
+    } catch (error) {
+      await this.discard(session).catch(() => {});
+      throw error;
+    }
   }
 
   /** DELETE: aborts the multipart upload and forgets the session. */
   async cancel(repo: string, uuid: string): Promise<void> {
     const session = await this.sessions.load(repo, uuid);
-    this.hashes.forget(uuid);
     await this.discard(session);
   }
 
@@ -122,71 +114,131 @@ export class Uploads {
   }
 
   /**
-   * Stores one chunk. `final` lets a small chunk become the last part. Nothing here moves the
-   * session: a failure leaves an orphan part or staged object that the next claim overwrites.
+   * Stores one chunk as parts and/or a staged object. `final` lets the tail be the last part,
+   * however small. Bytes stored past the last checkpoint are orphans the next claim overwrites.
    */
-  private async writeChunk(s: UploadSession, chunk: ChunkInput, hash: SessionHash, final: boolean): Promise<Written> {
-    const { objects, table } = this.deps;
-    const min = objects.limits.minPartSize;
-    const staged = s.offset - s.partsEnd;
-    let size = 0;
-    const body = tap(chunk.body ?? emptyBody(), (c) => {
-      size += c.byteLength;
-      hash.update(c);
-    });
+  private async writeChunk(lease: Lease, chunk: ChunkInput, hash: SessionHash, final: boolean): Promise<Progress> {
+    const { objects } = this.deps;
+    const start = lease.session;
+    const declared = declaredLength(chunk);
+    const staged = start.offset - start.partsEnd;
+    const raw = chunk.body ?? emptyBody();
     // With an unknown length, read up to what a part needs before choosing where the bytes go.
-    const known = chunk.length ?? (chunk.range && chunk.range.end - chunk.range.start + 1);
-    const ahead = known === undefined ? await readAhead(body, min - staged) : undefined;
-    const expected = known ?? (ahead!.ended ? ahead!.size : Number.MAX_SAFE_INTEGER);
-    const stream = ahead ? ahead.stream : body;
+    const ahead = declared === undefined ? await readAhead(raw, objects.limits.minPartSize - staged) : undefined;
+    const total = declared ?? (ahead!.ended ? ahead!.size : undefined);
+    const reader = new ByteReader(ahead ? ahead.stream : raw);
+    // Hash and count bytes as they are consumed, not as they are read ahead.
+    let consumed = 0;
+    const hashed = (piece: AsyncIterable<Uint8Array>) =>
+      tap(piece, (c) => {
+        consumed += c.byteLength;
+        hash.update(c);
+      });
 
-    if (!final && staged + expected < min) {
-      const at = s.offset;
-      const key = keys.stagedObject(s.uuid, at);
-      await objects.put(key, stream, { size: known });
-      checkLength(chunk, size);
-      const item = keys.stage(s.uuid, at);
-      await table.put({ pk: item.pk, sk: item.sk, attrs: { key, size } });
-      return { offset: at + size, partsEnd: s.partsEnd, nextPart: s.nextPart, multipartId: s.multipartId };
+    let progress: Progress = { ...start };
+    if (!final && total === 0) return progress;
+    if (!final && total !== undefined && staged + total < objects.limits.minPartSize) {
+      progress = await this.stage(progress, start.uuid, hashed(reader.take(total)));
+    } else {
+      progress = await this.writeParts(lease, progress, reader, hashed, hash, { final, total, startOffset: start.offset });
     }
-    const multipartId = s.multipartId ?? (await objects.createMultipart(s.key));
-    const stagedChunks = await this.stagedChunks(s);
-    const sources = [...stagedChunks.map((c) => () => this.openStaged(c.key)), async () => stream];
-    const part = await objects.uploadPart(s.key, multipartId, s.nextPart, concat(sources), {
-      size: known === undefined ? undefined : staged + known,
-    });
-    checkLength(chunk, size);
-    const item = keys.part(s.uuid, s.nextPart);
-    await table.put({ pk: item.pk, sk: item.sk, attrs: { etag: part.etag, size: staged + size } });
-    const offset = s.offset + size;
-    // The staged chunks now live in the part; their objects can go.
-    await this.dropStaged(stagedChunks);
-    return { offset, partsEnd: offset, nextPart: s.nextPart + 1, multipartId };
+    if (!(await reader.atEnd())) throw new RegistryError(codes.SIZE_INVALID, { message: 'body is longer than declared' });
+    checkLength(chunk, consumed);
+    return progress;
+  }
+
+  /** Writes the bytes of `reader` as parts (the staged chunks first), checkpointing after each. */
+  private async writeParts(
+    lease: Lease,
+    from: Progress,
+    reader: ByteReader,
+    hashed: (piece: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>,
+    hash: SessionHash,
+    body: { final: boolean; total: number | undefined; startOffset: number },
+  ): Promise<Progress> {
+    const { objects, table } = this.deps;
+    const { limits } = objects;
+    const s = lease.session;
+    let progress: Progress = { ...from, multipartId: from.multipartId ?? (await objects.createMultipart(s.key)) };
+    let stagedChunks = await this.stagedChunks(s.uuid, progress.partsEnd, progress.offset);
+    let first = true;
+    while (first || !(await reader.atEnd())) {
+      first = false;
+      const stagedBytes = progress.offset - progress.partsEnd;
+      const take = Math.max(partTarget(progress.nextPart, limits) - stagedBytes, 0);
+      const left = body.total === undefined ? undefined : body.total - (progress.offset - body.startOffset);
+      let pieceSize = left === undefined ? undefined : Math.min(take, left);
+      let piece = hashed(reader.take(take));
+      let spooled: Spooled | undefined;
+      if (pieceSize === undefined && limits.maxPartSize < Number.MAX_SAFE_INTEGER) {
+        // The store needs each part's length: spool this part to disk to learn it.
+        spooled = await spool(piece);
+        pieceSize = spooled.size;
+        piece = spooled.open();
+      }
+      try {
+        const small = pieceSize !== undefined && stagedBytes + pieceSize < limits.minPartSize;
+        if (small && !body.final && (await reader.atEnd())) {
+          // Too small to be a part unless it is the last: stage it for the next request.
+          return await this.stage(progress, s.uuid, piece);
+        }
+        const sources = [...stagedChunks.map((c) => () => this.openStaged(c.key)), async () => piece];
+        let size = 0;
+        const counted = tap(concat(sources), (c) => void (size += c.byteLength));
+        const part = await objects.uploadPart(s.key, progress.multipartId as string, progress.nextPart, counted, {
+          size: pieceSize === undefined ? undefined : stagedBytes + pieceSize,
+        });
+        const item = keys.part(s.uuid, progress.nextPart);
+        await table.put({ pk: item.pk, sk: item.sk, attrs: { etag: part.etag, size } });
+        const offset = progress.partsEnd + size;
+        progress = { ...progress, offset, partsEnd: offset, nextPart: progress.nextPart + 1 };
+      } finally {
+        await spooled?.remove();
+      }
+      await Promise.all(stagedChunks.map((c) => objects.delete(c.key)));
+      stagedChunks = [];
+      if (!(await reader.atEnd())) {
+        await this.sessions.advance(lease, { ...progress, hashState: hash.checkpoint(progress.offset) }, false);
+      }
+    }
+    return progress;
+  }
+
+  private async stage(progress: Progress, uuid: string, piece: AsyncIterable<Uint8Array>): Promise<Progress> {
+    const { objects, table } = this.deps;
+    const at = progress.offset;
+    const key = keys.stagedObject(uuid, at);
+    const stored = await objects.put(key, piece);
+    const item = keys.stage(uuid, at);
+    await table.put({ pk: item.pk, sk: item.sk, attrs: { key, size: stored.size } });
+    return { ...progress, offset: at + stored.size };
   }
 
   /** Writes the final chunk and makes the object; returns its size. */
-  private async assemble(s: UploadSession, chunk: ChunkInput, hash: SessionHash): Promise<number> {
+  private async assemble(lease: Lease, chunk: ChunkInput, hash: SessionHash): Promise<number> {
     const { objects } = this.deps;
-    if (s.multipartId === undefined) {
-      // Never reached a part: the blob is the staged chunks plus this body, written as one object.
-      const stagedChunks = await this.stagedChunks(s);
-      let size = 0;
+    const s = lease.session;
+    const declared = declaredLength(chunk);
+    const total = declared === undefined ? undefined : s.offset + declared;
+    const onePut = objects.limits.maxPartSize >= Number.MAX_SAFE_INTEGER || (total !== undefined && total <= objects.limits.maxPartSize);
+    if (s.multipartId === undefined && onePut) {
+      // No part yet, and the store takes the whole blob in one put: staged chunks + this body.
+      const stagedChunks = await this.stagedChunks(s.uuid, s.partsEnd, s.offset);
+      let received = 0;
       const body = tap(chunk.body ?? emptyBody(), (c) => {
-        size += c.byteLength;
+        received += c.byteLength;
         hash.update(c);
       });
       const sources = [...stagedChunks.map((c) => () => this.openStaged(c.key)), async () => body];
-      const stored = await objects.put(s.key, concat(sources), {
-        size: chunk.length === undefined ? undefined : s.offset + chunk.length,
-      });
-      checkLength(chunk, size);
-      await this.dropStaged(stagedChunks);
+      const stored = await objects.put(s.key, concat(sources), { size: total });
+      checkLength(chunk, received);
+      await Promise.all(stagedChunks.map((c) => objects.delete(c.key)));
       return stored.size;
     }
-    const hasTail = chunk.body !== undefined || s.offset > s.partsEnd;
-    const written = hasTail ? await this.writeChunk(s, chunk, hash, true) : { ...s };
-    const parts = await this.parts(s.uuid, written.nextPart);
-    const { size } = await objects.completeMultipart(s.key, s.multipartId, parts);
+    const hasTail = chunk.body !== undefined || s.offset > s.partsEnd || s.multipartId === undefined;
+    const progress = hasTail ? await this.writeChunk(lease, chunk, hash, true) : s;
+    const parts = await this.parts(s.uuid, progress.nextPart);
+    const { size } = await objects.completeMultipart(s.key, progress.multipartId as string, parts);
     return size;
   }
 
@@ -210,24 +262,27 @@ export class Uploads {
     }
   }
 
+  /** Forgets a session and everything it stored. */
   private async discard(s: UploadSession): Promise<void> {
     const { objects } = this.deps;
-    if (s.multipartId !== undefined) await objects.abortMultipart(s.key, s.multipartId);
-    await this.dropStaged(await this.stagedChunks({ ...s, partsEnd: 0, offset: Number.MAX_SAFE_INTEGER }));
-    await objects.delete(s.key);
     this.hashes.forget(s.uuid);
+    const current = await this.sessions.load(s.repo, s.uuid).catch(() => s);
+    if (current.multipartId !== undefined) await objects.abortMultipart(current.key, current.multipartId);
+    const staged = await this.stagedChunks(s.uuid, 0, Number.MAX_SAFE_INTEGER);
+    await Promise.all(staged.map((c) => objects.delete(c.key)));
+    await objects.delete(s.key);
     await this.sessions.remove(s.uuid);
   }
 
-  /** Staged chunks holding [partsEnd, offset), in order. */
-  private async stagedChunks(s: Pick<UploadSession, 'uuid' | 'partsEnd' | 'offset'>): Promise<Array<{ key: string; at: number; size: number }>> {
-    const out: Array<{ key: string; at: number; size: number }> = [];
+  /** Staged chunks holding [from, to), in order. */
+  private async stagedChunks(uuid: string, from: number, to: number): Promise<StagedChunk[]> {
+    const out: StagedChunk[] = [];
     let after: string | undefined;
     do {
-      const page = await this.deps.table.query(keys.uploadPartition(s.uuid), { prefix: keys.stagePrefix, after });
+      const page = await this.deps.table.query(keys.uploadPartition(uuid), { prefix: keys.stagePrefix, after });
       for (const item of page.items) {
         const at = Number(item.sk.slice(keys.stagePrefix.length));
-        if (at >= s.partsEnd && at < s.offset) out.push({ key: item.attrs.key as string, at, size: item.attrs.size as number });
+        if (at >= from && at < to) out.push({ key: item.attrs.key as string, at, size: item.attrs.size as number });
       }
       after = page.next;
     } while (after !== undefined);
@@ -238,10 +293,6 @@ export class Uploads {
     const stream = await this.deps.objects.get(key);
     if (!stream) throw new Error(`staged chunk ${key} is missing`);
     return stream;
-  }
-
-  private async dropStaged(chunks: Array<{ key: string }>): Promise<void> {
-    await Promise.all(chunks.map((c) => this.deps.objects.delete(c.key)));
   }
 
   private async parts(uuid: string, nextPart: number): Promise<CompletedPart[]> {
@@ -259,6 +310,10 @@ export class Uploads {
   }
 }
 
+function declaredLength(chunk: ChunkInput): number | undefined {
+  return chunk.length ?? (chunk.range && chunk.range.end - chunk.range.start + 1);
+}
+
 function checkRange(session: UploadSession, chunk: ChunkInput): void {
   const { range } = chunk;
   if (!range) return;
@@ -270,7 +325,7 @@ function checkRange(session: UploadSession, chunk: ChunkInput): void {
 }
 
 function checkLength(chunk: ChunkInput, size: number): void {
-  const expected = chunk.length ?? (chunk.range && chunk.range.end - chunk.range.start + 1);
+  const expected = declaredLength(chunk);
   if (expected !== undefined && expected !== size) {
     throw new RegistryError(codes.SIZE_INVALID, { message: `body has ${size} bytes, ${expected} were declared` });
   }
@@ -284,4 +339,3 @@ function lostHash(uuid: string): RegistryError {
 }
 
 async function* emptyBody(): AsyncGenerator<Uint8Array> {}
-
