@@ -11,6 +11,7 @@ const schema = z.object({
   CIRRUS_HASH_MODE: z.enum(['fast', 'resumable']).default('fast'),
   CIRRUS_UPLOAD_TTL_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
   CIRRUS_LOG_REQUESTS: z.enum(['0', '1']).default('1'),
+  CIRRUS_LAMBDA_LIMITS: z.enum(['0', '1']).default('0'),
 });
 
 export type LocalConfig = Readonly<{
@@ -22,6 +23,7 @@ export type LocalConfig = Readonly<{
   hashMode: 'fast' | 'resumable';
   uploadTtlSeconds: number;
   logRequests: boolean;
+  lambdaLimits: boolean;
 }>;
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): LocalConfig {
@@ -39,5 +41,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LocalConfig {
     hashMode: e.CIRRUS_HASH_MODE,
     uploadTtlSeconds: e.CIRRUS_UPLOAD_TTL_SECONDS,
     logRequests: e.CIRRUS_LOG_REQUESTS === '1',
+    lambdaLimits: e.CIRRUS_LAMBDA_LIMITS === '1',
   });
 }

@@ -24,7 +24,7 @@ const registry = new Registry({
 const app = createRegistryApp({
   registry,
   log: config.logRequests ? log : silentLogger,
-  http: { publicUrl: config.publicUrl },
+  http: { publicUrl: config.publicUrl, lambdaLimits: config.lambdaLimits },
 });
 const handle = getRequestListener(app.fetch);
 

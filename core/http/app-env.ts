@@ -5,6 +5,8 @@ import type { Logger } from './logger.ts';
 export interface HttpSettings {
   /** Base of every absolute URL we hand out; from the request's Host when unset (local use). */
   publicUrl?: string;
+  /** Refuse bodies Lambda could not take (over 4 MiB or of unknown length) with a chunking hint. */
+  lambdaLimits?: boolean;
 }
 
 /** Decides what the caller may do; the access-control issue supplies a real one. */

@@ -10,6 +10,7 @@ import { codes, RegistryError } from '../errors/index.ts';
 import { matchRoute, type Route } from '../oci/routes.ts';
 import { allowAll, type AppDeps, type AppEnv } from './app-env.ts';
 import { errorResponse } from './errors.ts';
+import { lambdaLimits } from './lambda-limits.ts';
 import { deleteBlob, getBlob } from './handlers/blobs.ts';
 import { listCatalog, listReferrers, listTags } from './handlers/listings.ts';
 import { deleteManifest, getManifest, putManifest } from './handlers/manifests.ts';
@@ -37,6 +38,7 @@ export function createRegistryApp(deps: AppDeps): Hono<AppEnv> {
     });
   });
 
+  if (deps.http.lambdaLimits) app.use('/v2/*', lambdaLimits);
   app.all('/v2', (c) => dispatch(c));
   app.all('/v2/*', (c) => dispatch(c));
   app.notFound((c) => errorResponse(new RegistryError(codes.UNSUPPORTED, { status: 404, message: 'no such route' }), c));
