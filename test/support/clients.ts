@@ -40,6 +40,8 @@ export interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** stdout as raw bytes, for commands that print binary content (`ctr content get`). */
+  stdoutBytes: Buffer;
 }
 
 export interface RunOptions {
@@ -80,10 +82,12 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      const stdoutBytes = Buffer.concat(stdout);
       const result = {
         code: code ?? -1,
-        stdout: Buffer.concat(stdout).toString('utf8'),
+        stdout: stdoutBytes.toString('utf8'),
         stderr: Buffer.concat(stderr).toString('utf8'),
+        stdoutBytes,
       };
       if (!timedOut && (code === 0 || opts.allowFailure)) return resolve(result);
       const why = timedOut ? `timed out after ${timeoutMs} ms` : `exited with ${code ?? signal}`;

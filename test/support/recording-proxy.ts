@@ -75,3 +75,20 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
       }),
   };
 }
+
+/** One line per request ("PATCH /v2/…/blobs/uploads/… -> 202 body=1048576 content-range=0-1048575"), for messages and reports. */
+export function describeRequests(requests: readonly RecordedRequest[]): string {
+  return requests
+    .map((r) => {
+      const details = [
+        `body=${r.bodyBytes}`,
+        r.contentLength !== undefined ? `content-length=${r.contentLength}` : undefined,
+        r.transferEncoding ? `transfer-encoding=${r.transferEncoding}` : undefined,
+        r.contentRange ? `content-range=${r.contentRange}` : undefined,
+        r.contentType ? `content-type=${r.contentType}` : undefined,
+        r.range ? `range=${r.range}` : undefined,
+      ].filter(Boolean);
+      return `${r.method} ${r.url} -> ${r.status} ${details.join(' ')}`;
+    })
+    .join('\n');
+}
