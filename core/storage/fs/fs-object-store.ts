@@ -47,8 +47,7 @@ export class FsObjectStore implements ObjectStore {
     const tmp = await this.tempFile();
     try {
       const size = await writeBody(tmp, body);
-      await mkdir(dirname(target), { recursive: true });
-      await rename(tmp, target);
+      await this.commit(tmp, key);
       return { size };
     } catch (error) {
       await rm(tmp, { force: true });
@@ -155,15 +154,22 @@ export class FsObjectStore implements ObjectStore {
       await pipeline(createReadStream(file), createWriteStream(assembled, { flags: 'a' }));
     }
     const size = (await stat(assembled)).size;
-    const target = this.pathOf(key);
-    await mkdir(dirname(target), { recursive: true });
-    await rename(assembled, target);
+    await this.commit(assembled, key);
     await rm(dir, { recursive: true, force: true });
     return { size };
   }
 
   async abortMultipart(_key: string, uploadId: string): Promise<void> {
     await rm(this.multipartDir(uploadId), { recursive: true, force: true });
+  }
+
+  /** Makes `file` the object at `key`, whole. As on S3, a new object does not inherit the old one's tags. */
+  private async commit(file: string, key: string): Promise<void> {
+    const target = this.pathOf(key);
+    await mkdir(dirname(target), { recursive: true });
+    // Tags go first: for a moment the old object may show none, never the new one the old tags.
+    await rm(this.tagsPath(key), { force: true });
+    await rename(file, target);
   }
 
   private async openUpload(key: string, uploadId: string): Promise<string> {

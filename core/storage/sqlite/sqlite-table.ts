@@ -23,10 +23,11 @@ export class SqliteTable implements Table {
 
   constructor(path: string) {
     this.db = new DatabaseSync(path);
+    // busy_timeout first: switching a fresh file to WAL takes a lock another process may hold.
     this.db.exec(`
+      PRAGMA busy_timeout = 10000;
       PRAGMA journal_mode = WAL;
       PRAGMA synchronous = NORMAL;
-      PRAGMA busy_timeout = 10000;
       CREATE TABLE IF NOT EXISTS items (pk TEXT NOT NULL, sk TEXT NOT NULL, attrs TEXT NOT NULL, PRIMARY KEY (pk, sk)) WITHOUT ROWID;
     `);
     this.stmts = {
