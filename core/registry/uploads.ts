@@ -178,7 +178,10 @@ export class Uploads {
       }
       try {
         const small = pieceSize !== undefined && stagedBytes + pieceSize < limits.minPartSize;
-        if (small && !body.final && (await reader.atEnd())) {
+        // Is this piece the body's end? With a declared length, by arithmetic: the piece is not
+        // read yet, so the reader would still see its own bytes. A spooled piece was read whole.
+        const lastPiece = left !== undefined ? left <= take : spooled !== undefined && (await reader.atEnd());
+        if (small && !body.final && lastPiece) {
           // Too small to be a part unless it is the last: stage it for the next request.
           return await this.stage(progress, s.uuid, piece);
         }

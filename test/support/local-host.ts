@@ -25,6 +25,8 @@ export interface RunningRegistry {
   stop(): Promise<void>;
   /** SIGKILL and wait for exit; the data dir is kept (restart over it with `dataDir`), `stop()` still cleans up. */
   kill9(): Promise<void>;
+  /** How the child ended (exit code or signal); undefined while it runs. */
+  exitStatus(): { code: number | null; signal: NodeJS.Signals | null } | undefined;
 }
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -241,6 +243,7 @@ function track(child: ChildProcess, name: string) {
             }
           })()),
         kill9: () => kill('SIGKILL'),
+        exitStatus: () => (running() ? undefined : { code: child.exitCode, signal: child.signalCode }),
       };
     },
   };
