@@ -19,14 +19,11 @@
  * - dynalite 4: no transactions, TTL or streams; a map key `__proto__` is silently dropped (the
  *   adapter stores it escaped).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { startLocalAwsServer } from '../../bin/aws-local-servers.ts';
 import { createS3Client } from '../../core/storage/s3/s3-client.ts';
 import { cleanUp, makeTempDir, removeTree } from './tmp.ts';
-
-const require = createRequire(import.meta.url);
 
 export const LOCAL_REGION = 'us-east-1';
 /** s3rver accepts only this key pair; dynalite accepts any. */
@@ -75,7 +72,7 @@ export async function startAwsLocal(): Promise<AwsLocal> {
 /** dynalite on LevelDB in a temp directory; tables become ACTIVE at once. */
 export async function startDynalite(): Promise<LocalDynamo> {
   const dir = await makeTempDir('dynalite');
-  const server = await startChild('dynalite', [], DYNALITE_MAIN, { module: require.resolve('dynalite'), path: dir }).catch(
+  const server = await startLocalAwsServer('dynalite', dir, { removeOnOrphan: true }).catch(
     async (error: unknown) => {
       await removeTree(dir);
       throw error;
@@ -91,10 +88,7 @@ export async function startDynalite(): Promise<LocalDynamo> {
 /** s3rver on a temp directory; buckets are created by the tests (CreateBucket). */
 export async function startS3rver(): Promise<LocalS3> {
   const dir = await makeTempDir('s3rver');
-  const server = await startChild('s3rver', ['--openssl-legacy-provider'], S3RVER_MAIN, {
-    module: require.resolve('s3rver'),
-    path: dir,
-  }).catch(async (error: unknown) => {
+  const server = await startLocalAwsServer('s3rver', dir, { removeOnOrphan: true }).catch(async (error: unknown) => {
     await removeTree(dir);
     throw error;
   });
@@ -111,67 +105,4 @@ export function dynamodbClient(endpoint: string): DynamoDBClient {
 
 export function s3Client(endpoint: string): S3Client {
   return createS3Client({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, forcePathStyle: true, maxAttempts: 3 });
-}
-
-// The child scripts: start the server on an ephemeral port and print it. When stdin closes (the
-// test process is gone, even killed), remove the data directory and exit.
-const WATCH_PARENT = `
-const orphaned = () => { try { require('node:fs').rmSync(path, { recursive: true, force: true }); } finally { process.exit(0); } };
-process.stdin.on('data', () => {}); process.stdin.on('end', orphaned); process.stdin.on('error', orphaned);`;
-
-const DYNALITE_MAIN = `
-const { module: main, path } = JSON.parse(process.env.CIRRUS_LOCAL_SERVER);
-const server = require(main)({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-server.listen(0, '127.0.0.1', () => console.log('LISTENING ' + server.address().port));
-${WATCH_PARENT}
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
-`;
-
-const S3RVER_MAIN = `
-const { module: main, path } = JSON.parse(process.env.CIRRUS_LOCAL_SERVER);
-const S3rver = require(main);
-const server = new S3rver({ address: '127.0.0.1', port: 0, directory: path, silent: true });
-server.run().then(({ port }) => console.log('LISTENING ' + port), (error) => { console.error(error); process.exit(1); });
-${WATCH_PARENT}
-process.on('SIGTERM', () => server.close().then(() => process.exit(0), () => process.exit(0)));
-`;
-
-async function startChild(name: string, nodeArgs: string[], script: string, config: object): Promise<LocalServer> {
-  const child = spawn(process.execPath, [...nodeArgs, '-e', script], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '', CIRRUS_LOCAL_SERVER: JSON.stringify(config) },
-  });
-  let output = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`${name} did not start within 20 s:\n${output}`)), 20_000);
-    const fail = (error: Error) => {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(error);
-    };
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-      const match = /LISTENING (\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    child.once('error', fail);
-    child.once('exit', (code, signal) => fail(new Error(`${name} exited (${code ?? signal}) before listening:\n${output}`)));
-  });
-  // Keep draining the pipes so a chatty server never blocks on a full buffer.
-  child.stdout.resume();
-  child.stderr.resume();
-  return { endpoint: `http://127.0.0.1:${port}`, stop: () => stopChild(child) };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
 }
