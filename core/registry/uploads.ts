@@ -16,9 +16,10 @@ import type { CompletedPart } from '../ports/object-store.ts';
 import { Blobs, type BlobInfo } from './blobs.ts';
 import type { RegistryDeps } from './deps.ts';
 import { keys } from './keys.ts';
-import { partTarget } from './part-sizes.ts';
-import { spool, type Spooled } from './spool.ts';
-import { ByteReader, concat, readAhead, tap } from './streams.ts';
+import { ByteReader } from '../bytes/byte-reader.ts';
+import { partTarget } from '../bytes/part-sizes.ts';
+import { spool, type Spooled } from '../bytes/spool.ts';
+import { concat, readAhead, tap } from './streams.ts';
 import { UploadHashes, type SessionHash } from './upload-hash.ts';
 import { rangeError, UploadSessions, type Lease, type Progress, type UploadSession } from './upload-sessions.ts';
 
