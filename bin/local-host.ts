@@ -8,45 +8,59 @@ import { getRequestListener } from '@hono/node-server';
 import { createRegistryApp, jsonLogger, silentLogger } from '../core/http/index.ts';
 import { defaultSettings, Registry } from '../core/registry/index.ts';
 import { SIGNED_PATH_PREFIX } from '../core/storage/fs/signed-url.ts';
-import { readConfig } from './config.ts';
-import { openEmbeddedStore } from './embedded-store.ts';
-import { serveSignedObject } from './serve-signed-object.ts';
+import { setUpAuth } from './auth-host.ts';
+import { headersCheckIntervalMs, readConfig } from './config.ts';
+import { openBackend } from './backend.ts';
 
 const config = readConfig();
 const log = jsonLogger();
-const store = await openEmbeddedStore(config.dataDir);
+const store = await openBackend(config);
 const registry = new Registry({
   table: store.table,
   objects: store.objects,
   settings: { ...defaultSettings, hashMode: config.hashMode, uploadTtlSeconds: config.uploadTtlSeconds },
   now: Date.now,
 });
+const auth = await setUpAuth(config, store.table, log);
 const app = createRegistryApp({
   registry,
   log: config.logRequests ? log : silentLogger,
   http: { publicUrl: config.publicUrl, lambdaLimits: config.lambdaLimits },
+  auth,
 });
 const handle = getRequestListener(app.fetch);
 
-const server = createServer((req, res) => {
-  if (req.url?.startsWith(SIGNED_PATH_PREFIX)) {
+const server = createServer({ connectionsCheckingInterval: headersCheckIntervalMs(config.headersTimeoutMs) }, (req, res) => {
+  if (store.serveSigned && req.url?.startsWith(SIGNED_PATH_PREFIX)) {
     const started = performance.now();
-    void serveSignedObject(req, res, store.objects, store.signingSecret).then((status) => {
+    void store.serveSigned(req, res).then((status) => {
       if (config.logRequests) log.info('request', { method: req.method, path: '/_objects/…', status, ms: Math.round(performance.now() - started) });
     });
     return;
   }
+  if (req.url?.includes('\\')) req.url = escapeBackslashes(req.url);
   void handle(req, res);
 });
 // Slow-header clients must not hold connections forever; upload bodies may legitimately take long.
-server.headersTimeout = 30_000;
+server.headersTimeout = config.headersTimeoutMs;
 server.requestTimeout = 0;
 server.keepAliveTimeout = 65_000;
 
 server.listen(config.port, config.host, () => {
   const { port } = server.address() as AddressInfo;
-  log.info('listening', { url: `http://${config.host}:${port}`, dataDir: config.dataDir, backend: config.backend });
+  log.info('listening', { url: `http://${config.host}:${port}`, dataDir: config.dataDir, backend: config.backend, auth: config.auth.enabled });
 });
+
+/**
+ * URL parsing reads `\` in a path as `/`, so the Node adapter refuses such a request with a bare 400.
+ * Escaped, it stays the literal character the client sent, and the app answers the name, digest or
+ * tag that holds it with its own OCI error.
+ */
+function escapeBackslashes(url: string): string {
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
+  return path.replaceAll('\\', '%5C') + (query < 0 ? '' : url.slice(query));
+}
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {
@@ -59,7 +73,7 @@ async function stop(signal: string): Promise<void> {
   const deadline = setTimeout(() => server.closeAllConnections(), 10_000);
   deadline.unref();
   await closed;
-  await store.table.close();
+  await store.close();
   log.info('stopped', {});
   process.exit(0);
 }

@@ -1,6 +1,8 @@
 /** The one Hono environment type every route and middleware of the registry shares. */
+import type { Auth } from '../auth/auth.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { Logger } from './logger.ts';
+import type { MetricsSink } from './metrics.ts';
 
 export interface HttpSettings {
   /** Base of every absolute URL we hand out; from the request's Host when unset (local use). */
@@ -9,8 +11,10 @@ export interface HttpSettings {
   lambdaLimits?: boolean;
 }
 
-/** Decides what the caller may do; the access-control issue supplies a real one. */
+/** Decides what the caller may do: `allowAll` without access control, else what its token grants. */
 export interface Access {
+  /** The account the request acts for ('' when anonymous); absent when access control is off. */
+  readonly principal?: string;
   canPull(repository: string): boolean;
   canPush(repository: string): boolean;
   canDelete(repository: string): boolean;
@@ -20,6 +24,10 @@ export interface AppDeps {
   registry: Registry;
   log: Logger;
   http: HttpSettings;
+  /** Access control: without it every request may do everything (local development, tests). */
+  auth?: Auth;
+  /** Where each request's metrics go (Prometheus locally, EMF on AWS); none when absent. */
+  metrics?: MetricsSink;
 }
 
 export interface AppEnv {

@@ -11,10 +11,13 @@ import { matchRoute, type Route } from '../oci/routes.ts';
 import { allowAll, type AppDeps, type AppEnv } from './app-env.ts';
 import { errorResponse } from './errors.ts';
 import { lambdaLimits } from './lambda-limits.ts';
+import { recordMetrics } from './metrics.ts';
 import { deleteBlob, getBlob } from './handlers/blobs.ts';
 import { listCatalog, listReferrers, listTags } from './handlers/listings.ts';
 import { deleteManifest, getManifest, putManifest } from './handlers/manifests.ts';
 import { deleteUpload, getUpload, patchUpload, putUpload, startUpload } from './handlers/uploads.ts';
+import { requireToken } from './require-token.ts';
+import { tokenRoutes } from './token-route.ts';
 import { requireName } from './validate.ts';
 
 export function createRegistryApp(deps: AppDeps): Hono<AppEnv> {
@@ -38,6 +41,13 @@ export function createRegistryApp(deps: AppDeps): Hono<AppEnv> {
     });
   });
 
+  if (deps.metrics) app.use('*', recordMetrics(deps.metrics));
+
+  // Access control first: an unauthorised client learns nothing else about a request.
+  if (deps.auth) {
+    app.use('*', requireToken(deps.auth));
+    tokenRoutes(app, deps.auth);
+  }
   if (deps.http.lambdaLimits) app.use('/v2/*', lambdaLimits);
   app.all('/v2', (c) => dispatch(c));
   app.all('/v2/*', (c) => dispatch(c));
