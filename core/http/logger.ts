@@ -6,7 +6,7 @@ export interface Logger {
   warn?(event: string, fields?: Record<string, unknown>): void;
 }
 
-export function jsonLogger(write: (line: string) => void = (line) => process.stdout.write(line)): Required<Logger> {
+export function jsonLogger(write: (line: string) => void = batchedStdout()): Required<Logger> {
   const emit = (level: string, event: string, fields?: Record<string, unknown>) =>
     write(`${JSON.stringify({ time: new Date().toISOString(), level, event, ...fields })}\n`);
   return {
@@ -17,3 +17,27 @@ export function jsonLogger(write: (line: string) => void = (line) => process.std
 }
 
 export const silentLogger: Required<Logger> = { info: () => {}, error: () => {}, warn: () => {} };
+
+/**
+ * Writes to stdout once per turn of the event loop rather than once per line: stdout on a pipe
+ * is synchronous, and a write call per request was a sixth of the CPU of a HEAD. Lines are
+ * flushed before the process exits.
+ */
+export function batchedStdout(maxBytes = 64 * 1024): (line: string) => void {
+  let lines: string[] = [];
+  let bytes = 0;
+  const flush = () => {
+    if (lines.length === 0) return;
+    const text = lines.join('');
+    lines = [];
+    bytes = 0;
+    process.stdout.write(text);
+  };
+  process.on('exit', flush);
+  return (line) => {
+    if (lines.length === 0) setImmediate(flush);
+    lines.push(line);
+    bytes += line.length;
+    if (bytes >= maxBytes) flush();
+  };
+}

@@ -16,6 +16,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StorageError, type Body, type ByteRange, type CompletedPart, type MultipartLimits, type ObjectInfo, type ObjectStore } from '../../ports/object-store.ts';
+import { coalesce } from '../../bytes/coalesce.ts';
 import { signPath } from './signed-url.ts';
 
 const KEY = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
@@ -217,7 +218,7 @@ async function writeBody(path: string, body: Body): Promise<number> {
       yield chunk;
     }
   };
-  await pipeline(Readable.from(counted(body), { objectMode: false }), createWriteStream(path));
+  await pipeline(Readable.from(coalesce(counted(body)), { objectMode: false }), createWriteStream(path));
   return size;
 }
 
