@@ -9,7 +9,22 @@ export function bodyStream(c: Context<AppEnv>): AsyncIterable<Uint8Array> | unde
   const chunked = (c.req.header('transfer-encoding') ?? '').toLowerCase().includes('chunked');
   if (length === 0 || (length === undefined && !chunked)) return undefined;
   // On Node, the raw request streams straight from the socket; elsewhere, the web stream.
-  return c.env?.incoming ?? c.req.raw.body ?? undefined;
+  const stream = c.env?.incoming ?? c.req.raw.body ?? undefined;
+  return stream && clientBody(stream);
+}
+
+/**
+ * A body that breaks off (the client closed the connection, or its chunked framing is bad) is the
+ * client's failure: 400 SIZE_INVALID, never a logged 500. Node answers the client itself when it
+ * still can; this keeps the registry's own record of the request right.
+ */
+async function* clientBody(stream: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    yield* stream;
+  } catch (error) {
+    if (error instanceof RegistryError) throw error;
+    throw new RegistryError(codes.SIZE_INVALID, { message: 'the request body broke off before its end (connection closed or malformed framing)' });
+  }
 }
 
 export function contentLength(c: Context<AppEnv>): number | undefined {
