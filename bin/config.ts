@@ -15,6 +15,7 @@ const schema = z.object({
   CIRRUS_LOG_REQUESTS: z.enum(['0', '1']).default('1'),
   CIRRUS_LAMBDA_LIMITS: z.enum(['0', '1']).default('0'),
   CIRRUS_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  CIRRUS_BODY_IDLE_MS: z.coerce.number().int().min(100).default(120_000),
   CIRRUS_AUTH: z.enum(['on', 'off']).default('on'),
   CIRRUS_ADMIN_PASSWORD: z.string().optional(),
   CIRRUS_AUTH_SERVICE: z.string().min(1).default('cirrus'),
@@ -39,6 +40,8 @@ export type LocalConfig = Readonly<{
   lambdaLimits: boolean;
   /** How long a client may take to send a request head before it is answered 408 and cut off. */
   headersTimeoutMs: number;
+  /** A request body that sends nothing this long is cut off, releasing its upload's lease. */
+  bodyIdleMs: number;
   auth: Readonly<{
     enabled: boolean;
     /** Only read at first start, to create the user admin. */
@@ -71,6 +74,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LocalConfig {
     logRequests: e.CIRRUS_LOG_REQUESTS === '1',
     lambdaLimits: e.CIRRUS_LAMBDA_LIMITS === '1',
     headersTimeoutMs: e.CIRRUS_HEADERS_TIMEOUT_MS,
+    bodyIdleMs: e.CIRRUS_BODY_IDLE_MS,
     auth: Object.freeze({
       enabled: e.CIRRUS_AUTH === 'on',
       adminPassword: e.CIRRUS_ADMIN_PASSWORD,

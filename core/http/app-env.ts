@@ -9,6 +9,8 @@ export interface HttpSettings {
   publicUrl?: string;
   /** Refuse bodies Lambda could not take (over 4 MiB or of unknown length) with a chunking hint. */
   lambdaLimits?: boolean;
+  /** A request body that sends nothing this long while we wait for it is cut off (ms). */
+  bodyIdleMs?: number;
 }
 
 /** Decides what the caller may do: `allowAll` without access control, else what its token grants. */

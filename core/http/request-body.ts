@@ -9,8 +9,45 @@ export function bodyStream(c: Context<AppEnv>): AsyncIterable<Uint8Array> | unde
   const chunked = (c.req.header('transfer-encoding') ?? '').toLowerCase().includes('chunked');
   if (length === 0 || (length === undefined && !chunked)) return undefined;
   // On Node, the raw request streams straight from the socket; elsewhere, the web stream.
-  const stream = c.env?.incoming ?? c.req.raw.body ?? undefined;
-  return stream && clientBody(stream);
+  const incoming = c.env?.incoming;
+  const stream = incoming ?? c.req.raw.body ?? undefined;
+  if (!stream) return undefined;
+  const body = clientBody(stream);
+  // A client that stops sending without closing would hold its upload's write lease for ever.
+  return incoming && 'destroy' in incoming
+    ? idleGuard(body, incoming as unknown as { destroy(error: Error): void }, c.var.deps.http.bodyIdleMs ?? BODY_IDLE_MS)
+    : body;
+}
+
+/** How long a body may send nothing while we wait for it before the request is cut off (default). */
+export const BODY_IDLE_MS = 120_000;
+
+/**
+ * Cuts off a body that sends nothing for `idleMs` while the registry waits for it. Only time spent
+ * waiting on the client counts: a consumer busy storing a part is not the client's idleness.
+ */
+async function* idleGuard(
+  source: AsyncIterable<Uint8Array>,
+  socket: { destroy(error: Error): void },
+  idleMs: number,
+): AsyncGenerator<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  let waitingSince: number | undefined;
+  const check = setInterval(() => {
+    if (waitingSince !== undefined && Date.now() - waitingSince > idleMs) socket.destroy(new Error('aborted'));
+  }, Math.max(idleMs / 4, 50));
+  check.unref();
+  try {
+    for (;;) {
+      waitingSince = Date.now();
+      const next = await iterator.next();
+      waitingSince = undefined;
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    clearInterval(check);
+  }
 }
 
 /**

@@ -4,14 +4,17 @@
  *   verify + stamp references → body → MANIFEST → REFERRER → TAG (the visibility point).
  * A crash between two writes leaves the old state visible plus garbage GC can collect.
  */
+import { randomUUID } from 'node:crypto';
 import { codes, RegistryError } from '../errors/index.ts';
 import { digestOf, type DigestAlgorithm } from '../oci/digest.ts';
 import { referrerDescriptor, type Descriptor } from '../oci/descriptor.ts';
 import { MAX_MANIFEST_BYTES, parseManifest, type ParsedManifest } from '../oci/manifest.ts';
 import { ConditionFailedError, type Attributes, type Item } from '../ports/table.ts';
+import { Blobs } from './blobs.ts';
 import { Catalog } from './catalog.ts';
 import type { RegistryDeps } from './deps.ts';
 import { keys } from './keys.ts';
+import { immutableTagError, TagImmutability } from './policies/immutability.ts';
 import { collect } from './streams.ts';
 
 export interface StoredManifest {
@@ -36,9 +39,13 @@ export interface PutManifestInput {
 
 export class Manifests {
   private readonly catalog: Catalog;
+  private readonly blobs: Blobs;
+  private readonly immutability: TagImmutability;
 
   constructor(private readonly deps: RegistryDeps) {
     this.catalog = new Catalog(deps);
+    this.blobs = new Blobs(deps);
+    this.immutability = new TagImmutability(deps);
   }
 
   async put(input: PutManifestInput): Promise<StoredManifest & { subject?: string }> {
@@ -58,6 +65,9 @@ export class Manifests {
         : new RegistryError(codes.MANIFEST_INVALID, { message: parsed.reason });
     }
     const manifest = parsed.value;
+    const immutable = input.tags.length > 0 ? await this.immutability.checker(name) : undefined;
+    // Refused before anything is written; the conditional TAG write below is what enforces it.
+    for (const tag of input.tags) if (immutable?.(tag)) await this.checkImmutableTag(name, tag, digest);
     await this.stampReferences(name, manifest);
 
     const { table, objects, settings, now } = this.deps;
@@ -72,11 +82,15 @@ export class Manifests {
     };
     if (manifest.subject) attrs.subject = manifest.subject.digest;
     if (manifest.artifactType) attrs.artifactType = manifest.artifactType;
-    if (manifest.annotations) attrs.annotations = manifest.annotations;
+    // No copy of the annotations here: nothing reads them from this item (the referrers API has
+    // its own), and beside an inline body or alone they can take an item past DynamoDB's 400 KB.
     if (body.byteLength > settings.inlineManifestMax) {
-      const key = keys.manifestObject(digest);
+      // Stored as a blob (bytes under a fresh key, then indexed by digest), never at a key derived
+      // from the digest: a re-push then cannot rewrite bytes an online GC is deleting, and GC
+      // collects the body like any blob once no manifest reaches it.
+      const key = keys.blobObject(randomUUID());
       await objects.put(key, body, { size: body.byteLength });
-      attrs.key = key;
+      attrs.key = (await this.blobs.commit(digest, key, body.byteLength)).key;
     } else {
       attrs.body = body;
     }
@@ -89,13 +103,40 @@ export class Manifests {
       if (manifest.artifactType) descriptor.artifactType = manifest.artifactType;
       if (manifest.annotations) descriptor.annotations = manifest.annotations;
       const ref = keys.referrer(name, manifest.subject.digest, digest);
-      await table.put({ pk: ref.pk, sk: ref.sk, attrs: { descriptor: referrerDescriptor(descriptor) as unknown as Attributes } });
+      // lastRef lets GC drop a referrer entry left by a swept manifest without racing a re-push.
+      await table.put({ pk: ref.pk, sk: ref.sk, attrs: { descriptor: referrerDescriptor(descriptor) as unknown as Attributes, lastRef: at } });
     }
     for (const tag of input.tags) {
       const t = keys.tag(name, tag);
-      await table.put({ pk: t.pk, sk: t.sk, attrs: { digest, mediaType: manifest.mediaType, size: body.byteLength, pushedAt: now() } });
+      const tagAttrs: Attributes = { digest, mediaType: manifest.mediaType, size: body.byteLength, pushedAt: now() };
+      if (immutable?.(tag)) await this.putImmutableTag(name, tag, tagAttrs);
+      else await table.put({ pk: t.pk, sk: t.sk, attrs: tagAttrs });
     }
     return { digest, mediaType: manifest.mediaType, size: body.byteLength, subject: manifest.subject?.digest };
+  }
+
+  /** An immutable tag may be created, or re-pushed with the digest it has; never moved. */
+  private async checkImmutableTag(name: string, tag: string, digest: string): Promise<void> {
+    const { pk, sk } = keys.tag(name, tag);
+    const current = await this.deps.table.get(pk, sk);
+    if (current && current.attrs.digest !== digest) throw immutableTagError(name, tag, 'moved');
+  }
+
+  /** The TAG write of an immutable tag: created if absent, else only where it has this digest. */
+  private async putImmutableTag(name: string, tag: string, attrs: Attributes): Promise<void> {
+    const { table } = this.deps;
+    const { pk, sk } = keys.tag(name, tag);
+    try {
+      return await table.put({ pk, sk, attrs }, { kind: 'absent' });
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+    }
+    try {
+      await table.update(pk, sk, attrs, { kind: 'equals', attr: 'digest', value: attrs.digest as string });
+    } catch (error) {
+      if (error instanceof ConditionFailedError) throw immutableTagError(name, tag, 'moved');
+      throw error;
+    }
   }
 
   /**
@@ -127,7 +168,9 @@ export class Manifests {
       }),
     ]);
     if (missing.length > 0) {
-      throw new RegistryError(codes.MANIFEST_BLOB_UNKNOWN, { detail: { missing: missing.sort() } });
+      // Name the first hundred: a hostile manifest with 20,000 unknown layers must not get a 1.5 MB answer.
+      const sorted = missing.sort();
+      throw new RegistryError(codes.MANIFEST_BLOB_UNKNOWN, { detail: { missing: sorted.slice(0, 100), count: sorted.length } });
     }
   }
 
@@ -175,6 +218,13 @@ export class Manifests {
     const { pk, sk } = keys.manifest(name, digest);
     const item = await table.get(pk, sk);
     if (!item) return false;
+    const immutable = await this.immutability.checker(name);
+    if (immutable) {
+      for await (const tag of this.tagItems(name)) {
+        const tagName = tag.sk.slice(keys.tagPrefix.length);
+        if (tag.attrs.digest === digest && immutable(tagName)) throw immutableTagError(name, tagName, 'deleted');
+      }
+    }
     for await (const tag of this.tagItems(name)) {
       if (tag.attrs.digest === digest) await table.delete(tag.pk, tag.sk, { kind: 'equals', attr: 'digest', value: digest });
     }
@@ -189,6 +239,7 @@ export class Manifests {
   async deleteTag(name: string, tag: string): Promise<boolean> {
     const { pk, sk } = keys.tag(name, tag);
     const existed = (await this.deps.table.get(pk, sk)) !== undefined;
+    if (existed && (await this.immutability.checker(name))?.(tag)) throw immutableTagError(name, tag, 'deleted');
     await this.deps.table.delete(pk, sk);
     return existed;
   }

@@ -49,7 +49,7 @@ describe('PUT /v2/<name>/manifests/<reference> refusals', () => {
     const missing = descriptorOf(LAYER_TYPE, randomBytes(50));
     const doc = ociManifest(await config('ref/blob'), [missing]);
     const error = await expectError(await t.client.putManifest('ref/blob', 'v1', doc), 400, 'MANIFEST_BLOB_UNKNOWN');
-    expect(error.detail).toEqual({ missing: [missing.digest] });
+    expect(error.detail).toEqual({ missing: [missing.digest], count: 1 });
     expect((await t.client.head('/v2/ref/blob/manifests/v1')).status).toBe(404);
   });
 
@@ -66,7 +66,7 @@ describe('PUT /v2/<name>/manifests/<reference> refusals', () => {
     const absent = descriptorOf(MediaType.ociManifest, manifestBytes(ociManifest(await config('ref/index'), [])));
     const index = ociIndex([descriptorOf(MediaType.ociManifest, present), absent]);
     const error = await expectError(await t.client.putManifest('ref/index', 'multi', index), 400, 'MANIFEST_BLOB_UNKNOWN');
-    expect(error.detail).toEqual({ missing: [absent.digest] });
+    expect(error.detail).toEqual({ missing: [absent.digest], count: 1 });
   });
 
   it.each([
