@@ -24,6 +24,7 @@ import {
 import type { Table } from '../core/ports/index.ts';
 import { readConfig } from './config.ts';
 import { openBackend } from './backend.ts';
+import { isMaintenanceCommand, MAINTENANCE_USAGE, runMaintenanceCommand } from './maintenance-commands.ts';
 import { CliUsageError as UsageError, formatTable, iso, parseDuration, readSecretFromStdin, shortDigest } from './cli-io.ts';
 
 const USAGE = `usage: cirrus <command> [options]   (--json for machine-readable output)
@@ -43,6 +44,7 @@ const USAGE = `usage: cirrus <command> [options]   (--json for machine-readable 
   member list <project>
   secret rotate <account>                      a new generated secret, shown once; refresh tokens stop working
   audit [--limit N] [--after <cursor>]         newest first
+${MAINTENANCE_USAGE}
 
 The store is the one npm start would use: CIRRUS_DATA_DIR (default ./.cirrus-data), or CIRRUS_BACKEND=aws with CIRRUS_TABLE.`;
 
@@ -56,6 +58,8 @@ interface Context {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // gc, retention and immutability parse their own options.
+  if (isMaintenanceCommand(argv)) return runMaintenanceCommand(argv);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
