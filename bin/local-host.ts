@@ -5,16 +5,19 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import { createRegistryApp, jsonLogger, silentLogger } from '../core/http/index.ts';
+import { createRegistryApp, jsonLogger, PROMETHEUS_CONTENT_TYPE, PrometheusMetrics, silentLogger } from '../core/http/index.ts';
+import { createViewerRequestHandler } from '../edge/viewer-request/handler.ts';
 import { defaultSettings, Registry } from '../core/registry/index.ts';
 import { SIGNED_PATH_PREFIX } from '../core/storage/fs/signed-url.ts';
 import { setUpAuth } from './auth-host.ts';
+import { passEdge } from './edge-host.ts';
 import { headersCheckIntervalMs, readConfig } from './config.ts';
 import { openBackend } from './backend.ts';
 
 const config = readConfig();
 const log = jsonLogger();
 const store = await openBackend(config);
+const metrics = new PrometheusMetrics();
 const registry = new Registry({
   table: store.table,
   objects: store.objects,
@@ -25,10 +28,21 @@ const auth = await setUpAuth(config, store.table, log);
 const app = createRegistryApp({
   registry,
   log: config.logRequests ? log : silentLogger,
-  http: { publicUrl: config.publicUrl, lambdaLimits: config.lambdaLimits },
+  http: { publicUrl: config.publicUrl, lambdaLimits: config.lambdaLimits, bodyIdleMs: config.bodyIdleMs },
   auth,
+  metrics,
 });
 const handle = getRequestListener(app.fetch);
+// The edge handler in front, as CloudFront runs it: same token checks and body limits, denials logged.
+const edge = createViewerRequestHandler(
+  {
+    auth: auth ? { service: auth.settings.service, issuer: auth.settings.issuer, publicKeys: [JSON.stringify(auth.deps.key.publicJwk)] } : false,
+    bodyLimit: config.lambdaLimits ? 'all' : 'none',
+    publicUrl: config.publicUrl,
+    scheme: 'http',
+  },
+  { log: ({ event, ...fields }) => log.info(String(event), fields) },
+);
 
 const server = createServer({ connectionsCheckingInterval: headersCheckIntervalMs(config.headersTimeoutMs) }, (req, res) => {
   if (store.serveSigned && req.url?.startsWith(SIGNED_PATH_PREFIX)) {
@@ -38,8 +52,12 @@ const server = createServer({ connectionsCheckingInterval: headersCheckIntervalM
     });
     return;
   }
+  if (req.url === '/metrics' && req.method === 'GET') {
+    res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE }).end(metrics.render());
+    return;
+  }
   if (req.url?.includes('\\')) req.url = escapeBackslashes(req.url);
-  void handle(req, res);
+  void passEdge(edge, req, res).then((pass) => (pass ? handle(req, res) : undefined));
 });
 // Slow-header clients must not hold connections forever; upload bodies may legitimately take long.
 server.headersTimeout = config.headersTimeoutMs;
