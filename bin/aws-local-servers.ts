@@ -3,12 +3,18 @@
  * each on a free port over a directory of its own: the `aws-local` backend of the local host,
  * and the tests of the AWS adapters. A child exits when its parent's pipe to its stdin closes
  * (the parent died, even by SIGKILL); with `removeOnOrphan` it deletes its directory first.
+ * With `keepPort` a server takes the port of the last one over its directory again when that
+ * port is free (it is kept in `<dir>.port`): S3 URLs presigned before a restart stay valid, as
+ * they do on AWS, whose endpoints never move.
  *
  * s3rver runs with --openssl-legacy-provider: it encrypts its ListObjectsV2 continuation tokens
  * with DES, which Node 22's OpenSSL 3 refuses otherwise.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import type { ObjectStore } from '../core/ports/index.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -20,10 +26,24 @@ export interface LocalServer {
 
 export type LocalServerKind = 'dynalite' | 's3rver';
 
-export async function startLocalAwsServer(kind: LocalServerKind, dir: string, options: { removeOnOrphan?: boolean } = {}): Promise<LocalServer> {
-  const config = { module: require.resolve(kind), path: dir, removeOnOrphan: options.removeOnOrphan ?? false };
-  const nodeArgs = kind === 's3rver' ? ['--openssl-legacy-provider'] : [];
-  return startChild(kind, nodeArgs, kind === 'dynalite' ? DYNALITE_MAIN : S3RVER_MAIN, config);
+export async function startLocalAwsServer(
+  kind: LocalServerKind,
+  dir: string,
+  options: { removeOnOrphan?: boolean; keepPort?: boolean } = {},
+): Promise<LocalServer> {
+  const start = (port: number) => {
+    const config = { module: require.resolve(kind), path: dir, port, removeOnOrphan: options.removeOnOrphan ?? false };
+    const nodeArgs = kind === 's3rver' ? ['--openssl-legacy-provider'] : [];
+    return startChild(kind, nodeArgs, kind === 'dynalite' ? DYNALITE_MAIN : S3RVER_MAIN, config);
+  };
+  if (!options.keepPort) return start(0);
+  const portFile = `${dir}.port`;
+  const last = Number(await readFile(portFile, 'utf8').catch(() => '0'));
+  // The last port may have been taken meanwhile: then any free one (older URLs stop working).
+  const server = (last > 0 ? await start(last).catch(() => undefined) : undefined) ?? (await start(0));
+  await mkdir(dirname(portFile), { recursive: true });
+  await writeFile(portFile, new URL(server.endpoint).port);
+  return server;
 }
 
 const WATCH_PARENT = `
@@ -31,17 +51,17 @@ const orphaned = () => { try { if (removeOnOrphan) require('node:fs').rmSync(pat
 process.stdin.on('data', () => {}); process.stdin.on('end', orphaned); process.stdin.on('error', orphaned);`;
 
 const DYNALITE_MAIN = `
-const { module: main, path, removeOnOrphan } = JSON.parse(process.env.CIRRUS_LOCAL_SERVER);
+const { module: main, path, port, removeOnOrphan } = JSON.parse(process.env.CIRRUS_LOCAL_SERVER);
 const server = require(main)({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-server.listen(0, '127.0.0.1', () => console.log('LISTENING ' + server.address().port));
+server.listen(port, '127.0.0.1', () => console.log('LISTENING ' + server.address().port));
 ${WATCH_PARENT}
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
 const S3RVER_MAIN = `
-const { module: main, path, removeOnOrphan } = JSON.parse(process.env.CIRRUS_LOCAL_SERVER);
+const { module: main, path, port, removeOnOrphan } = JSON.parse(process.env.CIRRUS_LOCAL_SERVER);
 const S3rver = require(main);
-const server = new S3rver({ address: '127.0.0.1', port: 0, directory: path, silent: true });
+const server = new S3rver({ address: '127.0.0.1', port, directory: path, silent: true });
 server.run().then(({ port }) => console.log('LISTENING ' + port), (error) => { console.error(error); process.exit(1); });
 ${WATCH_PARENT}
 process.on('SIGTERM', () => server.close().then(() => process.exit(0), () => process.exit(0)));
@@ -85,4 +105,18 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * s3rver has no AbortMultipartUpload (it answers 405). Locally an unaborted upload is only
+ * disk garbage, so cancelling a session must not fail on it; real S3 takes the abort.
+ */
+export function withoutAbortOnS3rver<T extends ObjectStore>(store: T): T {
+  const abort = store.abortMultipart.bind(store);
+  store.abortMultipart = async (key, uploadId) => {
+    await abort(key, uploadId).catch((error: unknown) => {
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 405) throw error;
+    });
+  };
+  return store;
 }

@@ -14,7 +14,7 @@ import type { ObjectStore, Table } from '../core/ports/index.ts';
 import { DynamoDbTable } from '../core/storage/dynamodb/dynamodb-table.ts';
 import { createS3Client } from '../core/storage/s3/s3-client.ts';
 import { S3ObjectStore } from '../core/storage/s3/s3-object-store.ts';
-import { startLocalAwsServer, type LocalServer } from './aws-local-servers.ts';
+import { startLocalAwsServer, withoutAbortOnS3rver, type LocalServer } from './aws-local-servers.ts';
 import { openEmbeddedStore } from './embedded-store.ts';
 import { serveSignedObject } from './serve-signed-object.ts';
 
@@ -61,10 +61,15 @@ export async function openBackend(config: BackendConfig): Promise<Backend> {
 const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 async function openAwsLocal(dataDir: string, tableName: string, bucket: string): Promise<Backend> {
-  const servers: LocalServer[] = [];
+  // Both at once (each takes about a second to load); on the ports of the last run, so that
+  // URLs presigned before a restart still reach s3rver.
+  const started = await Promise.allSettled([
+    startLocalAwsServer('dynalite', join(dataDir, 'aws-local', 'dynamodb'), { keepPort: true }),
+    startLocalAwsServer('s3rver', join(dataDir, 'aws-local', 's3'), { keepPort: true }),
+  ]);
+  const servers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   try {
-    servers.push(await startLocalAwsServer('dynalite', join(dataDir, 'aws-local', 'dynamodb')));
-    servers.push(await startLocalAwsServer('s3rver', join(dataDir, 'aws-local', 's3')));
+    for (const r of started) if (r.status === 'rejected') throw r.reason;
     const [dynamo, s3] = servers as [LocalServer, LocalServer];
     const region = 'us-east-1';
     const table = new DynamoDbTable({
@@ -76,7 +81,7 @@ async function openAwsLocal(dataDir: string, tableName: string, bucket: string):
     await createBucketIfMissing(client, bucket);
     return {
       table,
-      objects: withoutAbort(new S3ObjectStore({ client, bucket })),
+      objects: withoutAbortOnS3rver(new S3ObjectStore({ client, bucket })),
       close: async () => {
         await Promise.allSettled(servers.map((s) => s.stop()));
       },
@@ -93,18 +98,4 @@ async function createBucketIfMissing(client: S3Client, bucket: string): Promise<
   } catch {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
   }
-}
-
-/**
- * s3rver has no AbortMultipartUpload (it answers 405). Locally an unaborted upload is only
- * disk garbage, so cancelling a session must not fail on it; real S3 takes the abort.
- */
-function withoutAbort(store: S3ObjectStore): ObjectStore {
-  const abort = store.abortMultipart.bind(store);
-  store.abortMultipart = async (key, uploadId) => {
-    await abort(key, uploadId).catch((error: unknown) => {
-      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 405) throw error;
-    });
-  };
-  return store;
 }

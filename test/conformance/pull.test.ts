@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaType } from '../../core/oci/index.ts';
 import { CONFIG_TYPE, descriptorOf, LAYER_TYPE, manifestBytes, ociManifest, sha256, UNKNOWN_DIGEST, type RegistryClient } from '../support/app.ts';
+import { embeddedOnly, onAwsLocal } from '../support/backend.ts';
 import { startLocalHost, type RunningRegistry } from '../support/local-host.ts';
 import { expectBlob, hostClient, is2xx, pullBlob, SPEC_ERROR_CODES } from './host.ts';
 
@@ -67,12 +68,17 @@ describe('Pull', () => {
       expect(res.status).toBe(206);
       expect(res.headers.get('content-range')).toBe(`bytes 1000-1999/${layer.byteLength}`);
       expect(bytes.equals(layer.subarray(1000, 2000))).toBe(true);
+    });
+
+    const suffixRange = embeddedOnly('the signed URL honours a suffix Range (206 with the last bytes)', 's3rver misreads suffix ranges');
+    it.skipIf(onAwsLocal)(suffixRange, async () => {
       const tail = await pullBlob(host.url, NAME, sha256(layer), 'bytes=-10');
       expect(tail.res.status).toBe(206);
       expect(tail.bytes.equals(layer.subarray(layer.byteLength - 10))).toBe(true);
     });
 
-    it('a tampered signed URL is refused (signature, expiry)', async () => {
+    const tampered = embeddedOnly('a tampered signed URL is refused (signature, expiry)', 's3rver does not verify SigV4 signatures');
+    it.skipIf(onAwsLocal)(tampered, async () => {
       const redirect = await fetch(`${host.url}/v2/${NAME}/blobs/${sha256(layer)}`, { redirect: 'manual' });
       const url = new URL(redirect.headers.get('location')!, host.url);
       const signature = url.searchParams.get('signature')!;

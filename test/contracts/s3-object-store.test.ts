@@ -33,6 +33,7 @@ const s3rverGaps = {
 interface Opened {
   server: LocalS3;
   client: S3Client;
+  bucket: string;
   store: S3ObjectStore;
   cleanup(): Promise<void>;
 }
@@ -49,6 +50,7 @@ async function openStore(): Promise<Opened> {
     return {
       server,
       client,
+      bucket,
       store,
       cleanup: () =>
         cleanUp(
@@ -136,6 +138,25 @@ describe('S3ObjectStore on s3rver, beyond the contract', () => {
     }
     expect((await opened.store.list(prefix, { after: `${prefix}k4` })).keys).toEqual(keys.slice(5));
     for (const key of keys) await opened.store.delete(key);
+  });
+
+  it('minPartSize (for tests on local servers) lowers the part minimum, which completion then enforces; 1..5 MiB only', async () => {
+    const { client, bucket } = opened;
+    expect(opened.store.limits.minPartSize).toBe(5 * 1024 * 1024);
+    for (const minPartSize of [0, 1.5, 5 * 1024 * 1024 + 1]) {
+      expect(() => new S3ObjectStore({ client, bucket, minPartSize }), String(minPartSize)).toThrow(RangeError);
+    }
+    const small = new S3ObjectStore({ client, bucket, minPartSize: 1024 });
+    expect(small.limits).toEqual({ ...opened.store.limits, minPartSize: 1024 });
+    const key = `small-parts/${randomUUID()}`;
+    const uploadId = await small.createMultipart(key);
+    const short = await small.uploadPart(key, uploadId, 1, bytes(1023));
+    const last = await small.uploadPart(key, uploadId, 2, bytes(10));
+    await expect(small.completeMultipart(key, uploadId, [short, last])).rejects.toMatchObject({ reason: 'part-too-small' });
+    const enough = await small.uploadPart(key, uploadId, 1, bytes(1024));
+    expect(await small.completeMultipart(key, uploadId, [enough, last])).toEqual({ size: 1034 });
+    expect((await small.head(key))?.size).toBe(1034);
+    await small.delete(key);
   });
 
   it('a put of unknown size over a part becomes a multipart upload of the whole body', async () => {

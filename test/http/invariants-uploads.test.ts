@@ -1,7 +1,5 @@
 // DESIGN §2/§3 invariants of uploads: verified digests, claimed offsets, enforced expiry, one copy per blob.
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../core/registry/keys.ts';
 import { createTestApp, expectError, expectStatus, objectKeys, readBlob, sha256, type TestApp } from '../support/app.ts';
@@ -16,7 +14,6 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const blobItem = (digest: string) => t.table.get(keys.blob(digest).pk, keys.blob(digest).sk);
-const leftovers = async (dir: string) => readdir(join(t.dir, 'store', dir)).catch(() => [] as string[]);
 
 describe('every digest is verified over the bytes stored', () => {
   it('a monolithic push with a wrong digest stores nothing: no BLOB item, no object', async () => {
@@ -27,7 +24,7 @@ describe('every digest is verified over the bytes stored', () => {
     expect(await blobItem(wrong)).toBeUndefined();
     expect(await blobItem(sha256(bytes))).toBeUndefined();
     expect(await objectKeys(t.objects, '')).toEqual(before);
-    expect(await leftovers('multipart')).toEqual([]);
+    expect(await t.pendingMultipartUploads()).toEqual([]);
   });
 
   it('a chunked upload (staged chunks and parts) with a wrong digest stores nothing', async () => {
@@ -42,7 +39,7 @@ describe('every digest is verified over the bytes stored', () => {
     expect(await blobItem(wrong)).toBeUndefined();
     expect(await blobItem(sha256(bytes))).toBeUndefined();
     expect(await objectKeys(t.objects, '')).toEqual(before);
-    expect(await leftovers('multipart')).toEqual([]);
+    expect(await t.pendingMultipartUploads()).toEqual([]);
   });
 
   it('a sha512 digest is checked by reading the stored bytes back', async () => {

@@ -1,5 +1,6 @@
-// The real registry app over a fresh embedded store in a temp dir, for `app.request()` tests, and a
-// tiny client whose transport is either `app.request()` or `fetch()` against a running host.
+// The real registry app over a fresh store (embedded, or the AWS adapters on aws-local: see
+// backend.ts) with a temp dir of its own, for `app.request()` tests, and a tiny client whose
+// transport is either `app.request()` or `fetch()` against a running host.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,12 +12,14 @@ import { createRegistryApp, silentLogger, type AppEnv, type Logger } from '../..
 import { MediaType } from '../../core/oci/index.ts';
 import type { Item, MultipartLimits, ObjectStore, Table } from '../../core/ports/index.ts';
 import { defaultSettings, Registry, type RegistrySettings } from '../../core/registry/index.ts';
-import { FsObjectStore } from '../../core/storage/fs/fs-object-store.ts';
-import { SqliteTable } from '../../core/storage/sqlite/sqlite-table.ts';
+import { openTestStore } from './test-stores.ts';
 
 export interface TestAppOptions {
   settings?: Partial<RegistrySettings>;
-  /** The object store's minimum part size (default S3's 5 MiB); small values keep chunked tests small. */
+  /**
+   * The object store's minimum part size (default S3's 5 MiB); small values keep chunked tests
+   * small (on aws-local too: the S3 adapter's test-only option, which s3rver does not check).
+   */
   minPartSize?: number;
   /** The registry's clock (ms since the epoch). */
   now?: () => number;
@@ -31,8 +34,11 @@ export interface TestApp {
   app: Hono<AppEnv>;
   registry: Registry;
   /** The real stores, for reading what the registry wrote. */
-  table: SqliteTable;
-  objects: FsObjectStore;
+  table: Table;
+  objects: ObjectStore;
+  /** Ids of the object store's multipart uploads begun and neither completed nor aborted. */
+  pendingMultipartUploads(): Promise<string[]>;
+  /** This app's temp dir: the embedded store's root, or where the S3 adapter spools parts. */
   dir: string;
   client: RegistryClient;
   close(): Promise<void>;
@@ -40,13 +46,11 @@ export interface TestApp {
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dir = await mkdtemp(join(tmpdir(), 'cirrus-app-'));
-  const table = new SqliteTable(join(dir, 'index.db'));
-  const objects = new FsObjectStore({
-    root: join(dir, 'store'),
-    publicUrl: '',
-    signingSecret: randomBytes(32),
-    minPartSize: options.minPartSize,
+  const store = await openTestStore(dir, { minPartSize: options.minPartSize }).catch(async (error: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
   });
+  const { table, objects } = store;
   const registry = new Registry({
     table: options.wrapTable ? options.wrapTable(table) : table,
     objects: options.wrapObjects ? options.wrapObjects(objects) : objects,
@@ -60,12 +64,10 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     registry,
     table,
     objects,
+    pendingMultipartUploads: store.pendingMultipartUploads,
     dir,
     client,
-    close: async () => {
-      await table.close();
-      await rm(dir, { recursive: true, force: true });
-    },
+    close: () => store.close().finally(() => rm(dir, { recursive: true, force: true })),
   };
 }
 
@@ -123,13 +125,20 @@ export async function itemsOf(table: Table, pk: string, prefix?: string): Promis
 }
 
 /**
- * The bytes a blob GET leads to: the 307's signed `/_objects/<key>` path, read from the object store
- * (the local host, not the app, serves those paths). Undefined when the GET is not a 307.
+ * The bytes a blob GET leads to. Undefined when the GET is not a 307. The 307's signed URL is
+ * fetched when it is absolute (aws-local: s3rver serves it, as S3 would); a signed `/_objects/<key>`
+ * path is read from the object store (the local host, not the app, serves those paths).
  */
 export async function readBlob(t: Pick<TestApp, 'client' | 'objects'>, name: string, digest: string): Promise<Uint8Array | undefined> {
   const res = await t.client.get(`/v2/${name}/blobs/${digest}`);
   if (res.status !== 307) return undefined;
-  const url = new URL(res.headers.get('location')!, 'http://local');
+  const location = res.headers.get('location')!;
+  if (/^https?:\/\//.test(location)) {
+    const object = await fetch(location);
+    await expectStatus(object, 200);
+    return new Uint8Array(await object.arrayBuffer());
+  }
+  const url = new URL(location, 'http://local');
   const stream = await t.objects.get(decodeURIComponent(url.pathname.slice('/_objects/'.length)));
   if (!stream) return undefined;
   const chunks: Uint8Array[] = [];

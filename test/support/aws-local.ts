@@ -9,7 +9,8 @@
  * s3rver runs with --openssl-legacy-provider: it encrypts its ListObjectsV2 continuation tokens
  * with DES, which Node 22's OpenSSL 3 refuses otherwise, so any truncated listing would fail.
  *
- * Gaps of these servers (the contract tests skip, by name and with the reason, what they block):
+ * Gaps of these servers (the contract tests, and the parity suites on the aws-local project,
+ * skip by name and with the reason what they block):
  * - s3rver 3.7: no AbortMultipartUpload (405), ListParts or UploadPartCopy; no 5 MiB part
  *   minimum; part ETags and the upload's key are not checked at completion; SigV4 signatures are
  *   not verified (only the access key id and the expiry); objects are written in place, so an
@@ -39,12 +40,16 @@ export interface LocalDynamo extends LocalServer {
 }
 
 export interface LocalS3 extends LocalServer {
+  /** s3rver's directory: `<dir>/<bucket>/…`, for tests that look at what S3 has no API for here. */
+  dir: string;
   client(): S3Client;
 }
 
 export interface AwsLocal {
   dynamodbEndpoint: string;
   s3Endpoint: string;
+  /** s3rver's directory (see LocalS3). */
+  s3Dir: string;
   dynamodbClient(): DynamoDBClient;
   s3Client(): S3Client;
   stop(): Promise<void>;
@@ -63,10 +68,26 @@ export async function startAwsLocal(): Promise<AwsLocal> {
   return {
     dynamodbEndpoint: dynamo.value.endpoint,
     s3Endpoint: s3.value.endpoint,
+    s3Dir: s3.value.dir,
     dynamodbClient: () => dynamo.value.client(),
     s3Client: () => s3.value.client(),
     stop: () => cleanUp(dynamo.value.stop, s3.value.stop),
   };
+}
+
+let shared: Promise<AwsLocal> | undefined;
+
+/**
+ * One pair for this test worker process, started on first use and never stopped: the children
+ * exit, removing their directories, when the worker does (see startLocalAwsServer). Callers keep
+ * apart by table and bucket names of their own.
+ */
+export function sharedAwsLocal(): Promise<AwsLocal> {
+  shared ??= startAwsLocal().catch((error: unknown) => {
+    shared = undefined;
+    throw error;
+  });
+  return shared;
 }
 
 /** dynalite on LevelDB in a temp directory; tables become ACTIVE at once. */
@@ -94,6 +115,7 @@ export async function startS3rver(): Promise<LocalS3> {
   });
   return {
     endpoint: server.endpoint,
+    dir,
     client: () => s3Client(server.endpoint),
     stop: () => cleanUp(server.stop).finally(() => removeTree(dir)),
   };

@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { testBackend } from './backend.ts';
 import { makeTempDir, removeTree } from './tmp.ts';
 
 export interface RunningRegistry {
@@ -46,8 +47,10 @@ export function startTargetRegistry(opts: { env?: Record<string, string>; dataDi
 }
 
 /**
- * Starts `bin/local-host.ts` on a free loopback port over its embedded store, auth off, and waits
- * for its `{"event":"listening","url":…}` line on stdout.
+ * Starts `bin/local-host.ts` on a free loopback port, auth off, and waits for its
+ * `{"event":"listening","url":…}` line on stdout. Its store is the tests' backend (CIRRUS_BACKEND
+ * from CIRRUS_TEST_BACKEND: embedded, or aws-local with dynalite and s3rver as the host's children
+ * under its data dir) unless `env` names another.
  */
 export async function startLocalHost(
   opts: { env?: Record<string, string>; dataDir?: string; /** default bin/local-host.ts */ entry?: string } = {},
@@ -63,6 +66,7 @@ export async function startLocalHost(
       PORT: '0',
       CIRRUS_DATA_DIR: dataDir,
       CIRRUS_AUTH: 'off',
+      CIRRUS_BACKEND: testBackend(),
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

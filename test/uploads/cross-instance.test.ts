@@ -1,29 +1,41 @@
 /**
- * Chunks any instance can continue: two hosts over ONE store (same data dir: SQLite in WAL mode
- * and the same files), hash state saved with the session (CIRRUS_HASH_MODE=resumable), and the
- * chunks of one upload alternated between them. The blob must verify and pull byte-identical
- * from either host. A host in `fast` mode cannot continue another's session and says so cleanly.
+ * Chunks any instance can continue: two hosts over ONE store, hash state saved with the session
+ * (CIRRUS_HASH_MODE=resumable), and the chunks of one upload alternated between them. The blob
+ * must verify and pull byte-identical from either host. A host in `fast` mode cannot continue
+ * another's session and says so cleanly. The one store: on embedded, one data dir (SQLite in WAL
+ * mode and the same files); on aws-local, one table and one bucket on dynalite and s3rver, the
+ * hosts in CIRRUS_BACKEND=aws mode, as Lambdas share DynamoDB and S3.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onAwsLocal } from '../support/backend.ts';
 import { startLocalHost, type RunningRegistry } from '../support/local-host.ts';
+import { openSharedAwsLocalStore } from '../support/test-stores.ts';
 import { makeTempDir, removeTree } from '../support/tmp.ts';
 
 const MiB = 1024 * 1024;
 
 let dataDir: string;
+let store: Awaited<ReturnType<typeof openSharedAwsLocalStore>> | undefined;
 let a: RunningRegistry;
 let b: RunningRegistry;
 let fast: RunningRegistry;
 
+/** A host over the one store. */
+function startHost(hashMode: 'resumable' | 'fast'): Promise<RunningRegistry> {
+  return startLocalHost({ dataDir, env: { ...store?.env, CIRRUS_HASH_MODE: hashMode } });
+}
+
 beforeAll(async () => {
   dataDir = await makeTempDir('shared');
-  a = await startLocalHost({ dataDir, env: { CIRRUS_HASH_MODE: 'resumable' } });
-  b = await startLocalHost({ dataDir, env: { CIRRUS_HASH_MODE: 'resumable' } });
-  fast = await startLocalHost({ dataDir, env: { CIRRUS_HASH_MODE: 'fast' } });
+  if (onAwsLocal) store = await openSharedAwsLocalStore();
+  a = await startHost('resumable');
+  b = await startHost('resumable');
+  fast = await startHost('fast');
 });
 afterAll(async () => {
   await Promise.allSettled([a?.stop(), b?.stop(), fast?.stop()]);
+  await store?.close();
   await removeTree(dataDir);
 });
 
@@ -67,7 +79,7 @@ describe('an upload continued by another instance', () => {
   });
 
   it('a fast-mode host answers BLOB_UPLOAD_UNKNOWN for a session whose hash lives elsewhere', async () => {
-    const other = await startLocalHost({ dataDir, env: { CIRRUS_HASH_MODE: 'fast' } });
+    const other = await startHost('fast');
     try {
       const start = await fetch(`${fast.url}/v2/shared/fast/blobs/uploads/`, { method: 'POST' });
       const path = pathOf(start.headers.get('location')!, fast.url);

@@ -7,9 +7,10 @@
  *   are spooled to a temp file one at a time: memory stays bounded whatever the size. Either
  *   way S3 shows the object only once it is whole.
  * - Multipart follows S3 and checks up front what S3 checks only at completion (and local servers
- *   not at all): part numbers 1..10,000, parts ascending, every part but the last at least 5 MiB.
- *   Without ListParts the part sizes travel in the ETags this adapter hands out
- *   (`<part>.<size>.<S3 ETag>`); callers store them opaquely, as the port asks.
+ *   not at all): part numbers 1..10,000, parts ascending, every part but the last at least 5 MiB
+ *   (less only with the test-only `minPartSize` option). Without ListParts the part sizes travel
+ *   in the ETags this adapter hands out (`<part>.<size>.<S3 ETag>`); callers store them
+ *   opaquely, as the port asks.
  * - Only PutObject, GetObject, HeadObject, DeleteObject, Put/GetObjectTagging, ListObjectsV2 and
  *   the multipart calls without ListParts or UploadPartCopy are used.
  */
@@ -36,21 +37,34 @@ import { decodePartTag, encodePartTag, partTarget } from './parts.ts';
 
 const MiB = 1024 * 1024;
 const MAX_LIST_PAGE = 1000;
+/** S3's minimum size of every part but the last. */
+const S3_MIN_PART_SIZE = 5 * MiB;
 
 export interface S3ObjectStoreOptions {
   client: S3Client;
   bucket: string;
   /** Where parts of unknown length are spooled (Lambda: /tmp). Defaults to the OS temp dir. */
   spoolDir?: string;
+  /**
+   * For tests on a local server only: a smaller minimum for every part but the last, so upload
+   * tests stay small (s3rver does not check the minimum). Real S3 refuses parts under its 5 MiB
+   * at completion (EntityTooSmall), so production code never sets it. Defaults to 5 MiB.
+   */
+  minPartSize?: number;
 }
 
 export class S3ObjectStore implements ObjectStore {
-  readonly limits: MultipartLimits = { minPartSize: 5 * MiB, maxPartSize: 5 * 1024 * MiB, maxParts: 10_000 };
+  readonly limits: MultipartLimits;
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly spoolDir: string;
 
   constructor(options: S3ObjectStoreOptions) {
+    const minPartSize = options.minPartSize ?? S3_MIN_PART_SIZE;
+    if (!Number.isSafeInteger(minPartSize) || minPartSize < 1 || minPartSize > S3_MIN_PART_SIZE) {
+      throw new RangeError(`minPartSize must be an integer from 1 to ${S3_MIN_PART_SIZE}, not ${minPartSize}`);
+    }
+    this.limits = { minPartSize, maxPartSize: 5 * 1024 * MiB, maxParts: 10_000 };
     this.client = options.client;
     this.bucket = options.bucket;
     this.spoolDir = options.spoolDir ?? tmpdir();
