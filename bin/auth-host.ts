@@ -5,7 +5,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Auth, bootstrapAuth, defaultAuthSettings, generateSigningKey, importSigningKey, type SigningKey } from '../core/auth/index.ts';
+import { bootstrapAuth, type Auth, createHostAuth, generateSigningKey, importSigningKey, type SigningKey } from '../core/auth/index.ts';
 import type { Logger } from '../core/http/index.ts';
 import type { Table } from '../core/ports/index.ts';
 import type { LocalConfig } from './config.ts';
@@ -22,19 +22,7 @@ export async function setUpAuth(config: LocalConfig, table: Table, log: Required
     return undefined;
   }
   const key = config.auth.signingKey ? await importSigningKey(config.auth.signingKey) : await loadOrCreateSigningKey(config.dataDir);
-  const auth = new Auth({
-    table,
-    key,
-    settings: {
-      ...defaultAuthSettings,
-      service: config.auth.service,
-      issuer: config.auth.issuer,
-      accessTtlSeconds: config.auth.tokenTtlSeconds,
-      refreshTtlSeconds: config.auth.refreshTokenTtlSeconds,
-    },
-    now: Date.now,
-    log: (event) => log.info('audit', { ...event }),
-  });
+  const auth = createHostAuth(table, key, config.auth, (event) => log.info('audit', { ...event }));
   const outcome = await bootstrapAuth({ identities: auth.identities, projects: auth.projects, adminPassword: config.auth.adminPassword });
   if (outcome === 'admin-created') log.info('admin-created', { message: 'created the user admin from CIRRUS_ADMIN_PASSWORD' });
   if (outcome === 'admin-missing') {

@@ -66,3 +66,28 @@ export class Auth {
     return verifyAccessToken(token, this.deps.key.publicKey, this.deps.settings, this.deps.now());
   }
 }
+
+/** What a host's configuration says of tokens (the local host's and the function's alike). */
+export interface AuthHostOptions {
+  service: string;
+  issuer: string;
+  tokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+}
+
+/** Access control as every host builds it: default throttling, the real clock, audit as log lines. */
+export function createHostAuth(table: Table, key: SigningKey, options: AuthHostOptions, logAudit: (event: AuditEvent) => void): Auth {
+  return new Auth({
+    table,
+    key,
+    settings: {
+      ...defaultAuthSettings,
+      service: options.service,
+      issuer: options.issuer,
+      accessTtlSeconds: options.tokenTtlSeconds,
+      refreshTtlSeconds: options.refreshTokenTtlSeconds,
+    },
+    now: Date.now,
+    log: logAudit,
+  });
+}

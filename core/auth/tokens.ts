@@ -46,17 +46,7 @@ export async function signAccessToken(
   key: SigningKey,
   input: TokenParties & { subject: string; access: Scope[]; ttlSeconds: number; now: number },
 ): Promise<IssuedToken> {
-  const issuedAt = Math.floor(input.now / 1000);
-  const token = await new SignJWT({ access: input.access })
-    .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: 'JWT', kid: key.kid })
-    .setIssuer(input.issuer)
-    .setSubject(input.subject)
-    .setAudience(input.service)
-    .setIssuedAt(issuedAt)
-    .setNotBefore(issuedAt)
-    .setExpirationTime(issuedAt + input.ttlSeconds)
-    .setJti(randomUUID())
-    .sign(key.privateKey);
+  const { token, issuedAt } = await signToken(key, { access: input.access }, input);
   return { token, issuedAt, expiresIn: input.ttlSeconds };
 }
 
@@ -64,8 +54,17 @@ export async function signRefreshToken(
   key: SigningKey,
   input: TokenParties & { subject: string; epoch: number; ttlSeconds: number; now: number },
 ): Promise<string> {
+  return (await signToken(key, { token_use: 'refresh', epoch: input.epoch }, input)).token;
+}
+
+/** Both kinds of token: the same registered claims around different private ones. */
+async function signToken(
+  key: SigningKey,
+  claims: Record<string, unknown>,
+  input: TokenParties & { subject: string; ttlSeconds: number; now: number },
+): Promise<{ token: string; issuedAt: number }> {
   const issuedAt = Math.floor(input.now / 1000);
-  return new SignJWT({ token_use: 'refresh', epoch: input.epoch })
+  const token = await new SignJWT(claims)
     .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: 'JWT', kid: key.kid })
     .setIssuer(input.issuer)
     .setSubject(input.subject)
@@ -75,6 +74,7 @@ export async function signRefreshToken(
     .setExpirationTime(issuedAt + input.ttlSeconds)
     .setJti(randomUUID())
     .sign(key.privateKey);
+  return { token, issuedAt };
 }
 
 /**

@@ -25,6 +25,8 @@ export const BODY_IDLE_MS = 120_000;
 /**
  * Cuts off a body that sends nothing for `idleMs` while the registry waits for it. Only time spent
  * waiting on the client counts: a consumer busy storing a part is not the client's idleness.
+ * The request fails first (so its upload lease is released and the answer written), and the
+ * connection is closed a moment later, so a client that sees the close can resume at once.
  */
 async function* idleGuard(
   source: AsyncIterable<Uint8Array>,
@@ -33,14 +35,18 @@ async function* idleGuard(
 ): AsyncGenerator<Uint8Array> {
   const iterator = source[Symbol.asyncIterator]();
   let waitingSince: number | undefined;
+  let giveUp: ((error: Error) => void) | undefined;
   const check = setInterval(() => {
-    if (waitingSince !== undefined && Date.now() - waitingSince > idleMs) socket.destroy(new Error('aborted'));
+    if (waitingSince === undefined || Date.now() - waitingSince <= idleMs) return;
+    giveUp?.(new RegistryError(codes.SIZE_INVALID, { message: `the request body sent nothing for ${idleMs} ms` }));
+    setTimeout(() => socket.destroy(new Error('aborted')), 1000).unref();
   }, Math.max(idleMs / 4, 50));
   check.unref();
   try {
     for (;;) {
       waitingSince = Date.now();
-      const next = await iterator.next();
+      const idle = new Promise<never>((_, reject) => (giveUp = reject));
+      const next = await Promise.race([iterator.next(), idle]);
       waitingSince = undefined;
       if (next.done) return;
       yield next.value;

@@ -5,7 +5,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { Auth, defaultAuthSettings, importSigningKey } from '../../core/auth/index.ts';
+import { createHostAuth, importSigningKey } from '../../core/auth/index.ts';
 import type { AppDeps, Logger, MetricsSink } from '../../core/http/index.ts';
 import { defaultSettings, Registry } from '../../core/registry/index.ts';
 import { DynamoDbTable } from '../../core/storage/dynamodb/dynamodb-table.ts';
@@ -51,19 +51,7 @@ export function createAwsRuntime(config: FunctionConfig, log: Required<Logger>, 
       } catch (error) {
         throw new ConfigurationError(`the signing key secret holds no ES256 private key (${(error as Error).message}); see README "Deploy to AWS"`);
       }
-      const auth = new Auth({
-        table,
-        key,
-        settings: {
-          ...defaultAuthSettings,
-          service: config.auth.service,
-          issuer: config.auth.issuer,
-          accessTtlSeconds: config.auth.tokenTtlSeconds,
-          refreshTtlSeconds: config.auth.refreshTokenTtlSeconds,
-        },
-        now: Date.now,
-        log: (event) => log.info('audit', { ...event }),
-      });
+      const auth = createHostAuth(table, key, config.auth, (event) => log.info('audit', { ...event }));
       if (built) log.info('signing-key-rotated', { kid: key.kid });
       built = { versionId: version.versionId, deps: { ...base, auth } };
       return built.deps;
