@@ -1,10 +1,10 @@
 // A standalone containerd for tests: its own root, state and sockets under a short /tmp path, no
 // CRI, no /etc/containerd or /opt/containerd, stopped by its PID. `ctr` talks to it over its socket.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { watchDaemon } from './daemon-child.ts';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { run, type RunOptions, type RunResult } from './clients.ts';
 import { makeTempDir, removeTree } from './tmp.ts';
 
@@ -61,19 +61,7 @@ export async function startContainerd(): Promise<RunningContainerd> {
     ].join('\n'),
   );
   const child = spawn('containerd', ['--config', paths.config], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  const ring: string[] = [];
-  const remember = (line: string) => {
-    ring.push(line);
-    if (ring.length > RING_LINES) ring.shift();
-  };
-  createInterface({ input: child.stdout! }).on('line', remember);
-  createInterface({ input: child.stderr! }).on('line', remember);
-  child.on('error', (err) => remember(`spawn error: ${err.message}`));
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  live.add(child);
-  void exited.then(() => live.delete(child));
-  const output = () => ring.join('\n');
-  const running = () => child.exitCode === null && child.signalCode === null;
+  const { output, exited, running } = watchDaemon(child, RING_LINES);
 
   let stopped: Promise<void> | undefined;
   const stop = () =>
@@ -134,7 +122,3 @@ async function pickSnapshotter(ctr: RunningContainerd['ctr']): Promise<string> {
   return overlay?.at(-1) === 'ok' ? 'overlayfs' : 'native';
 }
 
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});

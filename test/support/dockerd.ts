@@ -1,10 +1,10 @@
 // A private dockerd (and the containerd it manages) for tests: its own data root, exec root and
 // socket under a short /tmp path, no networking of its own, stopped by its PID.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { watchDaemon } from './daemon-child.ts';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { run } from './clients.ts';
 import { makeTempDir, removeTree } from './tmp.ts';
 
@@ -73,18 +73,7 @@ async function startWithDriver(storageDriver: string): Promise<RunningDockerd> {
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  const ring: string[] = [];
-  const remember = (line: string) => {
-    ring.push(line);
-    if (ring.length > RING_LINES) ring.shift();
-  };
-  createInterface({ input: child.stdout! }).on('line', remember);
-  createInterface({ input: child.stderr! }).on('line', remember);
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  child.on('error', (err) => remember(`spawn error: ${err.message}`));
-  live.add(child);
-  void exited.then(() => live.delete(child));
-  const output = () => ring.join('\n');
+  const { output, exited } = watchDaemon(child, RING_LINES);
   const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: `unix://${paths.socket}`, DOCKER_CONFIG: paths.cli };
 
   const managedContainerdPid = async (): Promise<number | undefined> => {
@@ -154,7 +143,3 @@ async function waitGone(pid: number): Promise<void> {
   for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 50));
 }
 
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
