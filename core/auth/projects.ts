@@ -6,6 +6,7 @@
  * written first and removed last, so the project side is the truth when a crash splits them.
  */
 import type { Item, Table } from '../ports/table.ts';
+import { allItems } from '../registry/paging.ts';
 import { keys } from '../registry/keys.ts';
 
 export type Role = 'reader' | 'writer' | 'admin';
@@ -56,12 +57,7 @@ export class Projects {
 
   async list(): Promise<Project[]> {
     const out: Project[] = [];
-    let after: string | undefined;
-    do {
-      const page = await this.deps.table.query(keys.projectPartition, { after });
-      out.push(...page.items.map(toProject));
-      after = page.next;
-    } while (after !== undefined);
+    for await (const item of allItems(this.deps.table, keys.projectPartition)) out.push(toProject(item));
     return out;
   }
 
@@ -89,30 +85,20 @@ export class Projects {
   async members(project: string): Promise<Member[]> {
     await this.required(project);
     const out: Member[] = [];
-    let after: string | undefined;
-    do {
-      const page = await this.deps.table.query(keys.memberPartition(project), { prefix: keys.memberPrefix, after });
-      for (const item of page.items) {
-        const role = item.attrs.role;
-        if (typeof role === 'string' && isRole(role)) out.push({ name: item.sk.slice(keys.memberPrefix.length), role });
-      }
-      after = page.next;
-    } while (after !== undefined);
+    for await (const item of allItems(this.deps.table, keys.memberPartition(project), { prefix: keys.memberPrefix })) {
+      const role = item.attrs.role;
+      if (typeof role === 'string' && isRole(role)) out.push({ name: item.sk.slice(keys.memberPrefix.length), role });
+    }
     return out;
   }
 
   /** The projects an account is a member of, with its role in each. */
   async memberships(name: string): Promise<Array<{ project: string; role: Role }>> {
     const out: Array<{ project: string; role: Role }> = [];
-    let after: string | undefined;
-    do {
-      const page = await this.deps.table.query(keys.membershipPartition(name), { prefix: keys.membershipPrefix, after });
-      for (const item of page.items) {
-        const role = item.attrs.role;
-        if (typeof role === 'string' && isRole(role)) out.push({ project: item.sk.slice(keys.membershipPrefix.length), role });
-      }
-      after = page.next;
-    } while (after !== undefined);
+    for await (const item of allItems(this.deps.table, keys.membershipPartition(name), { prefix: keys.membershipPrefix })) {
+      const role = item.attrs.role;
+      if (typeof role === 'string' && isRole(role)) out.push({ project: item.sk.slice(keys.membershipPrefix.length), role });
+    }
     return out;
   }
 

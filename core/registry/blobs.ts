@@ -5,6 +5,7 @@
 import { ConditionFailedError } from '../ports/table.ts';
 import type { RegistryDeps } from './deps.ts';
 import { afterPrefix, keys } from './keys.ts';
+import { allItems } from './paging.ts';
 
 export interface BlobInfo {
   digest: string;
@@ -93,12 +94,9 @@ export class Blobs {
 
   /** Repositories where the digest is linked, in name order, for mount without `from`. */
   async *linkedRepositories(digest: string): AsyncGenerator<string> {
-    let after: string | undefined;
-    do {
-      const page = await this.deps.table.query(keys.blob(digest).pk, { prefix: keys.blobRepoPrefix, after, limit: 100 });
-      for (const item of page.items) yield afterPrefix(item.sk, keys.blobRepoPrefix);
-      after = page.next;
-    } while (after !== undefined);
+    for await (const item of allItems(this.deps.table, keys.blob(digest).pk, { prefix: keys.blobRepoPrefix, limit: 100 })) {
+      yield afterPrefix(item.sk, keys.blobRepoPrefix);
+    }
   }
 
   async redirectUrl(blob: BlobInfo): Promise<string> {

@@ -14,6 +14,7 @@ import { Blobs } from './blobs.ts';
 import { Catalog } from './catalog.ts';
 import type { RegistryDeps } from './deps.ts';
 import { keys } from './keys.ts';
+import { allItems } from './paging.ts';
 import { immutableTagError, TagImmutability } from './policies/immutability.ts';
 import { collect } from './streams.ts';
 
@@ -220,12 +221,12 @@ export class Manifests {
     if (!item) return false;
     const immutable = await this.immutability.checker(name);
     if (immutable) {
-      for await (const tag of this.tagItems(name)) {
+      for await (const tag of allItems(this.deps.table, keys.repo(name), { prefix: keys.tagPrefix })) {
         const tagName = tag.sk.slice(keys.tagPrefix.length);
         if (tag.attrs.digest === digest && immutable(tagName)) throw immutableTagError(name, tagName, 'deleted');
       }
     }
-    for await (const tag of this.tagItems(name)) {
+    for await (const tag of allItems(this.deps.table, keys.repo(name), { prefix: keys.tagPrefix })) {
       if (tag.attrs.digest === digest) await table.delete(tag.pk, tag.sk, { kind: 'equals', attr: 'digest', value: digest });
     }
     if (typeof item.attrs.subject === 'string') {
@@ -246,26 +247,13 @@ export class Manifests {
 
   async referrers(name: string, subject: string, artifactType: string | undefined): Promise<Descriptor[]> {
     const out: Descriptor[] = [];
-    let after: string | undefined;
-    do {
-      const page = await this.deps.table.query(keys.repo(name), { prefix: keys.referrerPrefix(subject), after });
-      for (const item of page.items) {
-        const descriptor = item.attrs.descriptor as unknown as Descriptor;
-        if (artifactType === undefined || descriptor.artifactType === artifactType) out.push(descriptor);
-      }
-      after = page.next;
-    } while (after !== undefined);
+    for await (const item of allItems(this.deps.table, keys.repo(name), { prefix: keys.referrerPrefix(subject) })) {
+      const descriptor = item.attrs.descriptor as unknown as Descriptor;
+      if (artifactType === undefined || descriptor.artifactType === artifactType) out.push(descriptor);
+    }
     return out;
   }
 
-  private async *tagItems(name: string): AsyncGenerator<Item> {
-    let after: string | undefined;
-    do {
-      const page = await this.deps.table.query(keys.repo(name), { prefix: keys.tagPrefix, after });
-      yield* page.items;
-      after = page.next;
-    } while (after !== undefined);
-  }
 }
 
 function toStored(digest: string, item: Item): StoredManifest {

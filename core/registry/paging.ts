@@ -2,6 +2,16 @@
 import type { Item, Table } from '../ports/table.ts';
 import { afterPrefix } from './keys.ts';
 
+/** Every item of a partition (under a prefix), following `next` page after page. */
+export async function* allItems(table: Table, pk: string, options: { prefix?: string; limit?: number } = {}): AsyncGenerator<Item> {
+  let after: string | undefined;
+  do {
+    const page = await table.query(pk, { ...options, after });
+    yield* page.items;
+    after = page.next;
+  } while (after !== undefined);
+}
+
 export interface Page<T> {
   entries: T[];
   /** Set when more entries follow: the last entry's name, for `last=`. */

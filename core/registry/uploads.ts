@@ -16,6 +16,7 @@ import type { CompletedPart } from '../ports/object-store.ts';
 import { Blobs, type BlobInfo } from './blobs.ts';
 import type { RegistryDeps } from './deps.ts';
 import { keys } from './keys.ts';
+import { allItems } from './paging.ts';
 import { ByteReader } from '../bytes/byte-reader.ts';
 import { partTarget } from '../bytes/part-sizes.ts';
 import { spool, type Spooled } from '../bytes/spool.ts';
@@ -281,15 +282,10 @@ export class Uploads {
   /** Staged chunks holding [from, to), in order. */
   private async stagedChunks(uuid: string, from: number, to: number): Promise<StagedChunk[]> {
     const out: StagedChunk[] = [];
-    let after: string | undefined;
-    do {
-      const page = await this.deps.table.query(keys.uploadPartition(uuid), { prefix: keys.stagePrefix, after });
-      for (const item of page.items) {
-        const at = Number(item.sk.slice(keys.stagePrefix.length));
-        if (at >= from && at < to) out.push({ key: item.attrs.key as string, at, size: item.attrs.size as number });
-      }
-      after = page.next;
-    } while (after !== undefined);
+    for await (const item of allItems(this.deps.table, keys.uploadPartition(uuid), { prefix: keys.stagePrefix })) {
+      const at = Number(item.sk.slice(keys.stagePrefix.length));
+      if (at >= from && at < to) out.push({ key: item.attrs.key as string, at, size: item.attrs.size as number });
+    }
     return out;
   }
 
@@ -301,15 +297,10 @@ export class Uploads {
 
   private async parts(uuid: string, nextPart: number): Promise<CompletedPart[]> {
     const parts: CompletedPart[] = [];
-    let after: string | undefined;
-    do {
-      const page = await this.deps.table.query(keys.uploadPartition(uuid), { prefix: keys.partPrefix, after });
-      for (const item of page.items) {
-        const partNumber = Number(item.sk.slice(keys.partPrefix.length));
-        if (partNumber < nextPart) parts.push({ partNumber, etag: item.attrs.etag as string });
-      }
-      after = page.next;
-    } while (after !== undefined);
+    for await (const item of allItems(this.deps.table, keys.uploadPartition(uuid), { prefix: keys.partPrefix })) {
+      const partNumber = Number(item.sk.slice(keys.partPrefix.length));
+      if (partNumber < nextPart) parts.push({ partNumber, etag: item.attrs.etag as string });
+    }
     return parts;
   }
 }

@@ -82,13 +82,3 @@ export async function forEachLimit<T>(items: readonly T[], limit: number, work: 
   });
   await Promise.all(lanes);
 }
-
-/** Every item of a partition under a prefix, page by page. */
-export async function* itemsUnder(deps: RegistryDeps, pk: string, prefix: string, pageSize: number) {
-  let after: string | undefined;
-  do {
-    const page = await deps.table.query(pk, { prefix, after, limit: pageSize });
-    yield* page.items;
-    after = page.next;
-  } while (after !== undefined);
-}

@@ -8,6 +8,7 @@ import { codes, RegistryError } from '../../errors/index.ts';
 import type { Item } from '../../ports/table.ts';
 import type { RegistryDeps } from '../deps.ts';
 import { keys } from '../keys.ts';
+import { allItems } from '../paging.ts';
 import { isGlob, matchesAny } from './globs.ts';
 import { projectOfRepository } from './scope.ts';
 
@@ -55,12 +56,7 @@ export class TagImmutability {
 
   async list(): Promise<ProjectImmutability[]> {
     const out: ProjectImmutability[] = [];
-    let after: string | undefined;
-    do {
-      const page = await this.deps.table.query(keys.immutabilityPartition, { after });
-      out.push(...page.items.map(fromItem));
-      after = page.next;
-    } while (after !== undefined);
+    for await (const item of allItems(this.deps.table, keys.immutabilityPartition)) out.push(fromItem(item));
     return out;
   }
 

@@ -11,6 +11,7 @@
 import type { Item } from '../../ports/table.ts';
 import type { RegistryDeps } from '../deps.ts';
 import { afterPrefix, keys } from '../keys.ts';
+import { allItems } from '../paging.ts';
 import { isGlob } from './globs.ts';
 import { projectOfRepository } from './scope.ts';
 
@@ -73,12 +74,7 @@ export class RetentionRules {
 
   async list(): Promise<ScopedRetentionRule[]> {
     const out: ScopedRetentionRule[] = [];
-    let after: string | undefined;
-    do {
-      const page = await this.deps.table.query(keys.retentionPartition, { after });
-      out.push(...page.items.map(fromItem));
-      after = page.next;
-    } while (after !== undefined);
+    for await (const item of allItems(this.deps.table, keys.retentionPartition)) out.push(fromItem(item));
     return out;
   }
 }
