@@ -141,8 +141,10 @@ describe('Push', () => {
   });
 
   describe('Manifest Upload', () => {
-    it('GET of a nonexistent manifest → 404', async () => {
-      expect((await client.get(`/v2/${NAME}/manifests/nonexistent`)).status).toBe(404);
+    it('GET of a nonexistent manifest (upstream: `.INVALID_MANIFEST_NAME`) → 404', async () => {
+      for (const reference of ['nonexistent', '.INVALID_MANIFEST_NAME']) {
+        expect((await client.get(`/v2/${NAME}/manifests/${reference}`)).status).toBe(404);
+      }
     });
 
     it('PUT of a manifest under four tags → 201 with Location', async () => {

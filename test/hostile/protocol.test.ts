@@ -77,7 +77,7 @@ const cases: Case[] = [
   raw('/v2/%2e%2e/%2e%2e/etc/passwd (raw) → 404 UNSUPPORTED', 'GET', '/v2/%2e%2e/%2e%2e/etc/passwd', NO_ROUTE),
   raw('/v2/<digest>/../../../../_objects/… (raw) stays in the API → 404 UNSUPPORTED', 'GET', (c) => `${blobPath(c)}/../../../../../_objects/index.db`, NO_ROUTE),
   req('encoded traversal as a digest: …/blobs/..%2F..%2F..%2Findex.db', 'GET', `/v2/${BASE_REPO}/blobs/..%2F..%2F..%2Findex.db`, [400, 'DIGEST_INVALID']),
-  req('encoded traversal as a tag: …/manifests/..%2F..%2Findex.db', 'GET', `/v2/${BASE_REPO}/manifests/..%2F..%2Findex.db`, [400, 'MANIFEST_INVALID']),
+  req('encoded traversal as a tag: …/manifests/..%2F..%2Findex.db', 'GET', `/v2/${BASE_REPO}/manifests/..%2F..%2Findex.db`, [404, 'MANIFEST_UNKNOWN']),
   raw('/_objects/../index.db (raw) → 403 DENIED', 'GET', '/_objects/../index.db', DENIED),
   raw('/_objects/%2e%2e/%2e%2e/url-signing.key (raw) → 403 DENIED', 'GET', '/_objects/%2e%2e/%2e%2e/url-signing.key', DENIED),
   raw('/_objects/..%2F..%2Findex.db with a forged signature (raw) → 403 DENIED', 'GET', '/_objects/..%2F..%2Findex.db?expires=99999999999&signature=AAAA', DENIED),

@@ -155,6 +155,16 @@ describe('GET /v2/<name>/manifests/<reference>', () => {
     expect((await t.client.head('/v2/man/oci/manifests/nope')).status).toBe(404);
   });
 
+  it('answers 404 MANIFEST_UNKNOWN for a reference that is no valid tag or digest; a PUT to one stays 400', async () => {
+    for (const reference of ['.INVALID_MANIFEST_NAME', 'sha256:totallywrong', 'md5:abc', '-dash']) {
+      await expectError(await t.client.get(`/v2/man/oci/manifests/${reference}`), 404, 'MANIFEST_UNKNOWN');
+      const head = await t.client.head(`/v2/man/oci/manifests/${reference}`);
+      expect(head.status).toBe(404);
+    }
+    await expectError(await t.client.putManifest('man/oci', '.INVALID_MANIFEST_NAME', '{}', 'application/vnd.oci.image.manifest.v1+json'), 400, 'MANIFEST_INVALID');
+    await expectError(await t.client.putManifest('man/oci', 'sha256:totallywrong', '{}', 'application/vnd.oci.image.manifest.v1+json'), 400, 'DIGEST_INVALID');
+  });
+
   describe('Accept negotiation', () => {
     it('answers 404 MANIFEST_UNKNOWN when an index is stored and Accept lists only image manifest types', async () => {
       const child = await image('man/accept');

@@ -8,7 +8,7 @@ import { absoluteUrl } from '../urls.ts';
 import { requireReference, requireTag } from '../validate.ts';
 
 export async function getManifest(c: Context<AppEnv>, name: string, reference: string, head: boolean): Promise<Response> {
-  const ref = requireReference(reference);
+  const ref = lookupReference(reference);
   const { manifests } = c.var.deps.registry;
   const found = head ? await manifests.stat(name, reference) : await manifests.get(name, reference);
   if (!found) throw new RegistryError(codes.MANIFEST_UNKNOWN, { detail: ref });
@@ -45,6 +45,21 @@ export async function deleteManifest(c: Context<AppEnv>, name: string, reference
   const deleted = ref.digest ? await manifests.delete(name, ref.digest) : await manifests.deleteTag(name, ref.tag as string);
   if (!deleted) throw new RegistryError(codes.MANIFEST_UNKNOWN, { detail: ref });
   return c.body(null, 202);
+}
+
+/**
+ * A GET or HEAD names something to read: a reference that is no valid tag or digest names nothing
+ * stored, so it is unknown (404), as the spec's conformance suite expects ("GET nonexistent manifest"
+ * asks for `.INVALID_MANIFEST_NAME`) and as Distribution answers. A PUT or DELETE of one stays a 400:
+ * there the malformed reference is the client's input to a write.
+ */
+function lookupReference(reference: string): { digest?: string; tag?: string } {
+  try {
+    return requireReference(reference);
+  } catch (error) {
+    if (!(error instanceof RegistryError)) throw error;
+    throw new RegistryError(codes.MANIFEST_UNKNOWN, { message: `${error.message}: no manifest can have this reference`, detail: { reference: reference.slice(0, 300) } });
+  }
 }
 
 /**
