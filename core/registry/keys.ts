@@ -24,6 +24,12 @@
  *   GC             / RUN#<run>             → markStart, dryRun                     a run in progress (its marks are removed when it ends)
  *   GC             / ORPHAN#<object key>   → seenAt                                an object first seen unreferenced; deleted a grace period later
  *
+ * Replication (core/replication):
+ *
+ *   REPLICATION    / RULE#<name>           → direction, remote, filters, triggers, paused, secret, updatedAt   rules, read on every trigger
+ *   REPLICATION#<rule> / STATUS            → lastRun, totals, failures, lags, version   what `cirrus replication status` shows
+ *   REPLICATION#<rule> / UPLOAD#<repo>@<digest> → location, startedAt               a blob upload open at the destination, resumed from its offset
+ *
  * Access control (core/auth):
  *
  *   IDENTITIES     / <name>                → kind, secretHash, epoch, disabled, expiresAt, createdAt, createdBy
@@ -125,6 +131,22 @@ export const keys = {
   gcRunPrefix: 'RUN#',
   orphan: (objectKey: string) => ({ pk: 'GC', sk: `ORPHAN#${objectKey}` }),
   orphanPrefix: 'ORPHAN#',
+
+  replicationRule: (name: string) => ({ pk: 'REPLICATION', sk: `RULE#${name}` }),
+  replicationRulePartition: 'REPLICATION',
+  replicationRulePrefix: 'RULE#',
+  replicationStatus: (rule: string) => ({ pk: `REPLICATION#${rule}`, sk: 'STATUS' }),
+  replicationUpload: (rule: string, repository: string, digest: string) => ({ pk: `REPLICATION#${rule}`, sk: `UPLOAD#${repository}@${digest}` }),
+  replicationPartition: (rule: string) => `REPLICATION#${rule}`,
+
+  /** What a write to a repository item is about (tags and manifests), for change streams; undefined for any other item. */
+  repositoryItemOf: (pk: string, sk: string): { repository: string; kind: 'tag' | 'manifest'; id: string } | undefined => {
+    if (!pk.startsWith('REPO#')) return undefined;
+    const repository = pk.slice('REPO#'.length);
+    if (sk.startsWith('TAG#')) return { repository, kind: 'tag', id: sk.slice('TAG#'.length) };
+    if (sk.startsWith('MANIFEST#')) return { repository, kind: 'manifest', id: sk.slice('MANIFEST#'.length) };
+    return undefined;
+  },
 };
 
 const GC_SHARDS = 16;

@@ -1,0 +1,255 @@
+/**
+ * The replication workflow's tasks, plain functions from JSON to JSON: the Lambda handlers in
+ * functions/replication-* call them, and so do local runs of the same state machine (the local
+ * host's triggers, `cirrus replication run`, the tests). The machine
+ * (infra/constructs/replication-state-machine.ts) runs
+ *   plan → for each item of the page (inline Map): copy → plan again while a cursor comes back → finish.
+ * Plan reads the rule afresh each time (a paused or removed rule stops at the next page) and walks
+ * what the rule covers a page at a time; copy does one item; every step is idempotent.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AuditSink } from '../auth/audit.ts';
+import { RegistryError } from '../errors/index.ts';
+import type { RegistryDeps } from '../registry/deps.ts';
+import { Registry } from '../registry/registry.ts';
+import { COSIGN_TAG, ItemCopy, refOf } from './copy.ts';
+import { DistributionClient, RemoteError } from './distribution-client.ts';
+import { LocalEndpoint, RemoteEndpoint, type Endpoint } from './endpoints.ts';
+import { coversRepository, coversTag, destinationRepository, ReplicationRules, type ReplicationRule } from './rules.ts';
+import { ReplicationStatus } from './status.ts';
+import { addReports, emptyTotals, TRIGGERS, type Change, type ItemReport, type ReplicationInput, type ReplicationResult, type ReplicationRun, type Totals, type WorkItem } from './types.ts';
+
+export interface ReplicationDeps extends RegistryDeps {
+  audit?: AuditSink;
+  /** The remote side of a rule; tests may wrap it (faults, chunk sizes). */
+  remote?: (rule: ReplicationRule, client: DistributionClient) => Endpoint;
+}
+
+/** Thrown for a failure worth retrying (the remote is down or overloaded): the state machine retries it with back-off. */
+export class ReplicationRetryable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplicationRetryable';
+  }
+}
+
+export interface WalkCursor {
+  /** The last repository listed (the walk continues after it). */
+  repoAfter?: string;
+  /** The repository whose tags are being walked. */
+  repo?: string;
+  tagAfter?: string;
+}
+
+export interface PlanState extends Partial<ReplicationInput> {
+  run?: ReplicationRun;
+  cursor?: WalkCursor;
+  totals?: Totals;
+  /** The previous page's item reports (the Map's output). */
+  results?: Array<ItemReport | FailedItem>;
+}
+
+export interface PlanOutput {
+  run: ReplicationRun;
+  items: WorkItem[];
+  cursor?: WalkCursor;
+  totals: Totals;
+}
+
+/** What the state machine's Catch makes of an item whose retries ran out. */
+export interface FailedItem {
+  outcome: 'failed';
+  item: WorkItem;
+  cause?: string;
+}
+
+const DEFAULT_PAGE = 25;
+const MAX_CHANGES = 1000;
+
+export function replicationTasks(deps: ReplicationDeps) {
+  const rules = new ReplicationRules(deps);
+  const status = new ReplicationStatus(deps);
+  const registry = new Registry(deps);
+  const mountHints = new Map<string, string>();
+
+  async function sides(rule: ReplicationRule): Promise<{ source: Endpoint; destination: Endpoint; remote: Endpoint }> {
+    const client = new DistributionClient(rule.remote.url, await rules.credentials(rule.name));
+    const remote = deps.remote ? deps.remote(rule, client) : new RemoteEndpoint(client);
+    const local = new LocalEndpoint(registry);
+    return rule.direction === 'push' ? { source: local, destination: remote, remote } : { source: remote, destination: local, remote };
+  }
+
+  return {
+    async plan(state: PlanState): Promise<PlanOutput> {
+      const run = state.run ?? openRun(state, deps.now());
+      const totals = addReports(state.totals ?? emptyTotals(), (state.results ?? []).map(normalise));
+      const rule = await rules.get(run.rule);
+      // A rule paused or removed mid-run stops at the next page.
+      if (!rule || rule.paused) return { run, items: [], totals };
+      if (state.changes && !state.run) return { run, items: itemsOfChanges(rule, state.changes), totals };
+      if (state.changes) return { run, items: [], totals };
+      if (run.trigger === 'push') return { run, items: [], totals };
+      const { source, destination } = await sides(rule);
+      const { items, cursor } = await walk(rule, run, source, destination, state.cursor ?? {});
+      return { run, items, ...(cursor ? { cursor } : {}), totals };
+    },
+
+    async copy(input: { run: ReplicationRun; item: WorkItem }): Promise<ItemReport> {
+      const { run, item } = input;
+      const rule = await rules.get(run.rule);
+      if (!rule || rule.paused) return { ref: refOf(item), outcome: 'skipped', reason: rule ? 'the rule is paused' : 'the rule is gone', manifests: 0, blobs: 0, bytes: 0, mounted: 0, resumedBytes: 0 };
+      const { source, destination } = await sides(rule);
+      const copy = new ItemCopy({ rule, run, source, destination, table: deps.table, audit: deps.audit, now: deps.now, mountHints }, item);
+      try {
+        return await copy.run();
+      } catch (error) {
+        const reason = reasonOf(error);
+        if (isTransient(error)) throw new ReplicationRetryable(reason);
+        return { ...copy.report, outcome: 'failed', reason };
+      }
+    },
+
+    async finish(state: { run: ReplicationRun; totals?: Totals; results?: Array<ItemReport | FailedItem> }): Promise<ReplicationResult> {
+      const totals = addReports(state.totals ?? emptyTotals(), (state.results ?? []).map(normalise));
+      const result: ReplicationResult = {
+        runId: state.run.runId,
+        rule: state.run.rule,
+        trigger: state.run.trigger,
+        startedAt: new Date(state.run.startedAt).toISOString(),
+        finishedAt: new Date(deps.now()).toISOString(),
+        ok: totals.failed === 0,
+        totals,
+      };
+      if (await rules.get(state.run.rule)) await status.record(result);
+      return result;
+    },
+  };
+}
+
+export type ReplicationTasks = ReturnType<typeof replicationTasks>;
+
+function openRun(input: Partial<ReplicationInput>, now: number): ReplicationRun {
+  if (typeof input.rule !== 'string' || input.rule === '') throw new TypeError('replication input names a rule');
+  const trigger = input.trigger ?? (input.changes ? 'push' : 'run');
+  if (!TRIGGERS.includes(trigger)) throw new TypeError(`unknown trigger ${JSON.stringify(trigger)}`);
+  if (input.changes && input.changes.length > MAX_CHANGES) throw new RangeError(`at most ${MAX_CHANGES} changes per run`);
+  const pageSize = input.pageSize ?? DEFAULT_PAGE;
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 200) throw new RangeError('pageSize must be 1..200');
+  return {
+    runId: `${new Date(now).toISOString().replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`,
+    rule: input.rule,
+    trigger,
+    mode: trigger === 'backfill' ? 'backfill' : 'sync',
+    startedAt: now,
+    pageSize,
+  };
+}
+
+/** The changes a push rule covers, one item per tag or manifest (the latest change of each wins). */
+export function itemsOfChanges(rule: ReplicationRule, changes: Change[]): WorkItem[] {
+  if (rule.direction !== 'push') return [];
+  const byRef = new Map<string, WorkItem>();
+  for (const change of changes) {
+    if (!coversRepository(rule, change.repository)) continue;
+    if (change.kind === 'tag') {
+      // Signatures and attestations in cosign's tag scheme follow their subject, whatever the tag filter.
+      if (!coversTag(rule, change.id) && !COSIGN_TAG.test(change.id)) continue;
+      byRef.set(`${change.repository}:${change.id}`, { repo: change.repository, tag: change.id, op: change.op, at: change.at });
+    } else if (change.op === 'delete' || change.subject) {
+      // A manifest pushed by digest replicates with the tag that reaches it; a referrer (subject) follows at once.
+      byRef.set(`${change.repository}@${change.id}`, { repo: change.repository, digest: change.id, op: change.op, at: change.at });
+    }
+  }
+  return [...byRef.values()];
+}
+
+/**
+ * One page of the walk over everything the rule covers: repositories in order, each one's tags
+ * in order; after a repository's last tag, with `--deletes`, the destination's tags the source no
+ * longer has (the reconciliation of deletions).
+ */
+async function walk(rule: ReplicationRule, run: ReplicationRun, source: Endpoint, destination: Endpoint, from: WalkCursor): Promise<{ items: WorkItem[]; cursor?: WalkCursor }> {
+  const items: WorkItem[] = [];
+  const cursor: WalkCursor = { ...from };
+  while (items.length < run.pageSize) {
+    if (cursor.repo === undefined) {
+      const page = await source.listRepositories(100, cursor.repoAfter);
+      const next = page.names.find((name) => coversRepository(rule, name));
+      if (next !== undefined) {
+        cursor.repo = next;
+        cursor.repoAfter = next;
+        delete cursor.tagAfter;
+        continue;
+      }
+      if (page.next === undefined || page.names.length === 0) return { items };
+      cursor.repoAfter = page.names[page.names.length - 1];
+      continue;
+    }
+    const repo = cursor.repo;
+    const page = await source.listTags(repo, run.pageSize - items.length, cursor.tagAfter);
+    for (const tag of page.names) {
+      // cosign tags are copied with the image they sign.
+      if (coversTag(rule, tag) && !COSIGN_TAG.test(tag)) items.push({ repo, tag, op: 'put' });
+    }
+    if (page.next !== undefined && page.names.length > 0) {
+      cursor.tagAfter = page.names[page.names.length - 1];
+      continue;
+    }
+    if (rule.direction === 'push' && rule.deletes) items.push(...(await extraTags(rule, source, destination, repo)));
+    delete cursor.repo;
+    delete cursor.tagAfter;
+  }
+  return { items, cursor };
+}
+
+/** Tags the destination shows and the source no longer has, among those the rule covers. */
+async function extraTags(rule: ReplicationRule, source: Endpoint, destination: Endpoint, repo: string): Promise<WorkItem[]> {
+  const out: WorkItem[] = [];
+  const destRepo = destinationRepository(rule, repo);
+  let after: string | undefined;
+  do {
+    const page = await destination.listTags(destRepo, 1000, after);
+    for (const tag of page.names) {
+      if ((coversTag(rule, tag) || COSIGN_TAG.test(tag)) && !(await source.resolveTag(repo, tag))) out.push({ repo, tag, op: 'delete' });
+    }
+    after = page.next;
+  } while (after !== undefined);
+  return out;
+}
+
+function normalise(report: ItemReport | FailedItem): ItemReport {
+  if ('ref' in report) return report;
+  return {
+    ref: refOf(report.item),
+    outcome: 'failed',
+    manifests: 0,
+    blobs: 0,
+    bytes: 0,
+    mounted: 0,
+    resumedBytes: 0,
+    reason: causeOf(report.cause),
+    item: report.item,
+  };
+}
+
+/** A Lambda failure's Cause is its error as JSON; a local run's, the message. */
+function causeOf(cause: string | undefined): string {
+  if (!cause) return 'failed after retries';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    return parsed.errorMessage ?? cause;
+  } catch {
+    return cause;
+  }
+}
+
+function isTransient(error: unknown): boolean {
+  if (error instanceof RemoteError) return error.transient;
+  if (error instanceof RegistryError) return error.status >= 500;
+  if (error instanceof TypeError) return true;
+  return false;
+}
+
+function reasonOf(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).slice(0, 500);
+}

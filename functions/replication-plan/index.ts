@@ -1,0 +1,10 @@
+/** Step Functions task: opens a replication run, then hands out its work a page at a time (a cursor while more remains). */
+import { replicationTasks, type PlanState, type ReplicationDeps } from '../../core/replication/index.ts';
+import { awsDeps, lazy } from '../shared/aws-deps.ts';
+
+export function createHandler(deps: ReplicationDeps) {
+  const tasks = replicationTasks(deps);
+  return (state: PlanState) => tasks.plan(state);
+}
+
+export const handler = lazy(() => createHandler(awsDeps()));
