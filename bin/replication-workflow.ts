@@ -32,10 +32,10 @@ export function loadReplicationDefinition(): Definition {
 export interface ReplicationWorkflowOptions {
   definition?: Definition;
   /**
-   * Milliseconds between retries of a copy while the remote is down, per retrier (the deployed
-   * machine waits 5 s, 15 s, 45 s, 135 s); tests shorten it.
+   * Milliseconds between retries, for every retrier of every task, in place of the definition's
+   * back-off (the deployed machine waits 5 s, 15 s, 45 s, 135 s while a remote is down); tests shorten it.
    */
-  retryIntervalMs?: number[];
+  retryIntervalMs?: number;
   observe?: (role: ReplicationRole, input: Json, output: Json, ms: number) => void;
   signal?: AbortSignal;
 }
@@ -48,7 +48,7 @@ export async function runReplicationWorkflow(deps: ReplicationDeps, input: Repli
     finish: finishHandler(deps),
   };
   const bound: Record<string, (input: Json) => Promise<Json>> = {};
-  const retries: Record<string, number[]> = {};
+  const retries: Record<string, number> = {};
   for (const [name, state] of taskStates(definition as never)) {
     const role = REPLICATION_ROLES.find((r) => state.Resource === REPLICATION_FUNCTION_ARN(r));
     if (!role) throw new Error(`Task state ${name} names no replication function: ${state.Resource}`);
@@ -58,7 +58,7 @@ export async function runReplicationWorkflow(deps: ReplicationDeps, input: Repli
       options.observe?.(role, value, output, performance.now() - started);
       return output;
     };
-    if (options.retryIntervalMs) retries[name] = options.retryIntervalMs;
+    if (options.retryIntervalMs !== undefined) retries[name] = options.retryIntervalMs;
   }
   const machine = new StateMachine(definition as never);
   const execution = machine.run(input as never, { overrides: { taskResourceLocalHandlers: bound as never, retryIntervalOverrides: retries } });

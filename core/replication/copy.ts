@@ -26,6 +26,8 @@ export interface CopyContext {
   now: () => number;
   /** Digest → a destination repository that has the blob, for cross-repository mounts (kept by the process). */
   mountHints?: Map<string, string>;
+  /** Blob copies in flight in this process: two items sharing a layer upload it once. */
+  inFlight?: Map<string, Promise<unknown>>;
 }
 
 /** cosign's tag scheme: `sha256-<hex>.sig|.att|.sbom` next to the image they are about. */
@@ -131,7 +133,22 @@ export class ItemCopy {
     const { source, destination, mountHints } = this.ctx;
     if (this.done.has(digest)) return;
     this.done.add(digest);
+    const key = `${this.ctx.rule.name} ${this.destRepo}@${digest}`;
+    const pending = this.ctx.inFlight?.get(key);
+    if (pending) await pending.catch(() => {});
     if (await destination.hasBlob(this.destRepo, digest)) return;
+    let release = () => {};
+    this.ctx.inFlight?.set(key, new Promise<void>((resolve) => (release = resolve)));
+    try {
+      await this.uploadBlob(digest, size);
+    } finally {
+      this.ctx.inFlight?.delete(key);
+      release();
+    }
+  }
+
+  private async uploadBlob(digest: string, size: number | undefined): Promise<void> {
+    const { source, destination, mountHints } = this.ctx;
     const open = (start: number) => source.openBlob(this.item.repo, digest, start);
     const from = mountHints?.get(digest);
     const written = await destination.writeBlob(this.destRepo, digest, size ?? 0, open, this.checkpoint(digest), from !== this.destRepo ? from : undefined);

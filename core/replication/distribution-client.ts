@@ -25,7 +25,8 @@ export class RemoteError extends Error {
 
   /** Worth retrying later: the remote is down, overloaded or failed; a refusal (4xx) is not. */
   get transient(): boolean {
-    return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500;
+    // 416: another copy (another process) is writing the same upload; the retry resumes or finds the blob there.
+    return this.status === 0 || this.status === 408 || this.status === 416 || this.status === 429 || this.status >= 500;
   }
 }
 
@@ -60,8 +61,8 @@ export class DistributionClient {
 
   async ping(): Promise<void> {
     const res = await this.send('GET', '/v2/', {});
-    await drain(res);
     if (res.status !== 200) throw await remoteError(res, 'GET /v2/');
+    await drain(res);
   }
 
   async headManifest(repo: string, reference: string): Promise<ManifestRef | undefined> {
@@ -95,17 +96,17 @@ export class DistributionClient {
       headers: { 'Content-Type': mediaType },
       body: bytes,
     });
-    await drain(res);
     if (res.status !== 201 && res.status !== 200) throw await remoteError(res, `PUT ${repo}:${reference}`);
+    await drain(res);
     return res.headers.get('docker-content-digest') ?? '';
   }
 
   /** True when deleted, false when it was not there; throws when the remote refuses (UNSUPPORTED for a tag on Distribution). */
   async deleteManifest(repo: string, reference: string): Promise<boolean> {
     const res = await this.send('DELETE', `/v2/${repo}/manifests/${reference}`, { repo, scope: 'push' });
-    await drain(res);
-    if (res.status === 404) return false;
+    if (res.status === 404) return drain(res).then(() => false);
     if (res.status !== 202 && res.status !== 200 && res.status !== 204) throw await remoteError(res, `DELETE ${repo}:${reference}`);
+    await drain(res);
     return true;
   }
 
@@ -135,18 +136,18 @@ export class DistributionClient {
     const query = mount ? `?mount=${encodeURIComponent(mount.digest)}${mount.from ? `&from=${encodeURIComponent(mount.from)}` : ''}` : '';
     const extraScopes = mount?.from && mount.from !== repo ? [mount.from] : [];
     const res = await this.send('POST', `/v2/${repo}/blobs/uploads/${query}`, { repo, scope: 'push', extraScopes, headers: { 'Content-Length': '0' } });
+    if (res.status !== 201 && res.status !== 202) throw await remoteError(res, `POST upload ${repo}`);
     await drain(res);
     if (res.status === 201) return { mounted: true };
-    if (res.status !== 202) throw await remoteError(res, `POST upload ${repo}`);
     return { mounted: false, location: this.absolute(res), minChunk: Number(res.headers.get('oci-chunk-min-length') ?? 0) };
   }
 
   /** How many bytes the remote holds for an open upload; undefined when it no longer knows the session. */
   async uploadOffset(repo: string, location: string): Promise<number | undefined> {
     const res = await this.send('GET', location, { repo, scope: 'push' });
-    await drain(res);
-    if (res.status === 404) return undefined;
+    if (res.status === 404) return drain(res).then(() => undefined);
     if (res.status !== 204 && res.status !== 200) throw await remoteError(res, `GET upload ${repo}`);
+    await drain(res);
     const range = res.headers.get('range');
     if (!range) return 0;
     const m = /^(?:bytes=)?0-(\d+)$/.exec(range);
@@ -166,8 +167,8 @@ export class DistributionClient {
       },
       body: chunk,
     });
-    await drain(res);
     if (res.status !== 202) throw await remoteError(res, `PATCH upload ${repo}`);
+    await drain(res);
     return this.absolute(res);
   }
 
@@ -175,8 +176,8 @@ export class DistributionClient {
     const url = new URL(location);
     url.searchParams.set('digest', digest);
     const res = await this.send('PUT', url.toString(), { repo, scope: 'push', headers: { 'Content-Length': '0' } });
-    await drain(res);
     if (res.status !== 201) throw await remoteError(res, `PUT upload ${repo}@${digest}`);
+    await drain(res);
   }
 
   async cancelUpload(repo: string, location: string): Promise<void> {
@@ -295,6 +296,7 @@ export class DistributionClient {
 async function remoteError(res: Response, what: string): Promise<RemoteError> {
   let code: string | undefined;
   let message = '';
+  if (res.bodyUsed) return new RemoteError(`${what}: ${res.status}`, res.status);
   try {
     const body = (await res.json()) as { errors?: Array<{ code?: string; message?: string }> };
     code = body.errors?.[0]?.code;

@@ -71,6 +71,7 @@ export function replicationTasks(deps: ReplicationDeps) {
   const status = new ReplicationStatus(deps);
   const registry = new Registry(deps);
   const mountHints = new Map<string, string>();
+  const inFlight = new Map<string, Promise<unknown>>();
 
   async function sides(rule: ReplicationRule): Promise<{ source: Endpoint; destination: Endpoint; remote: Endpoint }> {
     const client = new DistributionClient(rule.remote.url, await rules.credentials(rule.name));
@@ -99,7 +100,7 @@ export function replicationTasks(deps: ReplicationDeps) {
       const rule = await rules.get(run.rule);
       if (!rule || rule.paused) return { ref: refOf(item), outcome: 'skipped', reason: rule ? 'the rule is paused' : 'the rule is gone', manifests: 0, blobs: 0, bytes: 0, mounted: 0, resumedBytes: 0 };
       const { source, destination } = await sides(rule);
-      const copy = new ItemCopy({ rule, run, source, destination, table: deps.table, audit: deps.audit, now: deps.now, mountHints }, item);
+      const copy = new ItemCopy({ rule, run, source, destination, table: deps.table, audit: deps.audit, now: deps.now, mountHints, inFlight }, item);
       try {
         return await copy.run();
       } catch (error) {
