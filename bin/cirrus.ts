@@ -45,6 +45,7 @@ const USAGE = `usage: cirrus <command> [options]   (--json for machine-readable 
   secret rotate <account>                      a new generated secret, shown once; refresh tokens stop working
   audit [--limit N] [--after <cursor>]         newest first
 ${MAINTENANCE_USAGE}
+  replication add|list|remove|pause|resume|run|status   (cirrus replication --help)
 
 The store is the one npm start would use: CIRRUS_DATA_DIR (default ./.cirrus-data), or CIRRUS_BACKEND=aws with CIRRUS_TABLE.`;
 
@@ -58,6 +59,7 @@ interface Context {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv.find((a) => !a.startsWith('-')) === 'replication') return (await import('./commands/replication.ts')).runReplicationCli(argv);
   // gc, retention and immutability parse their own options.
   if (isMaintenanceCommand(argv)) return runMaintenanceCommand(argv);
   const { values, positionals } = parseArgs({

@@ -13,17 +13,16 @@ import { setUpAuth } from './auth-host.ts';
 import { passEdge } from './edge-host.ts';
 import { headersCheckIntervalMs, readConfig } from './config.ts';
 import { openBackend } from './backend.ts';
+import { readReplicationConfig, startReplicationHost } from './replication-host.ts';
 
 const config = readConfig();
 const log = jsonLogger();
 const store = await openBackend(config);
 const metrics = new PrometheusMetrics();
-const registry = new Registry({
-  table: store.table,
-  objects: store.objects,
-  settings: { ...defaultSettings, hashMode: config.hashMode, uploadTtlSeconds: config.uploadTtlSeconds },
-  now: Date.now,
-});
+const settings = { ...defaultSettings, hashMode: config.hashMode, uploadTtlSeconds: config.uploadTtlSeconds };
+// Replication's triggers watch the index's tag and manifest writes: the registry writes through its table.
+const replication = startReplicationHost({ table: store.table, objects: store.objects, settings, now: Date.now }, readReplicationConfig(), log);
+const registry = new Registry({ table: replication.table, objects: store.objects, settings, now: Date.now });
 const auth = await setUpAuth(config, store.table, log);
 const app = createRegistryApp({
   registry,
@@ -53,7 +52,7 @@ const server = createServer({ connectionsCheckingInterval: headersCheckIntervalM
     return;
   }
   if (req.url === '/metrics' && req.method === 'GET') {
-    res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE }).end(metrics.render());
+    res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE }).end(metrics.render() + replication.metrics.render());
     return;
   }
   if (req.url?.includes('\\')) req.url = escapeBackslashes(req.url);
@@ -91,6 +90,7 @@ async function stop(signal: string): Promise<void> {
   const deadline = setTimeout(() => server.closeAllConnections(), 10_000);
   deadline.unref();
   await closed;
+  await replication.stop();
   await store.close();
   log.info('stopped', {});
   process.exit(0);

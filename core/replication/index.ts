@@ -6,3 +6,4 @@ export * from './rules.ts';
 export * from './status.ts';
 export * from './tasks.ts';
 export * from './types.ts';
+export * from './metrics.ts';
