@@ -143,7 +143,18 @@ export class RemoteEndpoint implements Endpoint {
         offset = held;
       }
     }
-    const resumedFrom = offset;
+    if (location && offset > 0) {
+      try {
+        return await this.send(repo, digest, size, open, checkpoint, location, offset, 0);
+      } catch (error) {
+        // The remote would not take the rest of this upload (its session state disagrees): start over once.
+        if (!(error instanceof RemoteError) || (error.transient && error.status !== 416)) throw error;
+        await this.client.cancelUpload(repo, location);
+        await checkpoint.clear();
+        location = undefined;
+        offset = 0;
+      }
+    }
     if (!location) {
       const started = await this.client.startUpload(repo, { digest, ...(mountFrom ? { from: mountFrom } : {}) });
       if (started.mounted) return { bytes: 0, resumedFrom: 0, mounted: true };
@@ -151,13 +162,30 @@ export class RemoteEndpoint implements Endpoint {
       minChunk = started.minChunk;
       await checkpoint.save(location);
     }
+    return this.send(repo, digest, size, open, checkpoint, location, offset, minChunk);
+  }
+
+  /** Streams bytes [offset, size) in chunks, checkpointing the location after each, then commits. */
+  private async send(
+    repo: string,
+    digest: string,
+    size: number,
+    open: (start: number) => Promise<AsyncIterable<Uint8Array>>,
+    checkpoint: UploadCheckpoint,
+    at: string,
+    from: number,
+    minChunk: number,
+  ): Promise<BlobWrite> {
+    let location = at;
+    let offset = from;
+    const resumedFrom = from;
     const chunkBytes = Math.max(this.chunkBytes, minChunk);
     let sent = 0;
     if (offset < size) {
       let buffered: Uint8Array[] = [];
       let bufferedBytes = 0;
       const flush = async (bytes: Uint8Array) => {
-        location = await this.client.patchUpload(repo, location as string, bytes, offset);
+        location = await this.client.patchUpload(repo, location, bytes, offset);
         offset += bytes.byteLength;
         sent += bytes.byteLength;
         await checkpoint.save(location);
