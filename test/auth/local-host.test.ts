@@ -91,7 +91,7 @@ describe('the switch', () => {
     } finally {
       await registry?.stop().finally(() => removeTree(dir));
     }
-  }, 60_000);
+  }, 180_000);
 
   it('a first start that stopped before creating admin: the next one creates admin with the password already in the file', async () => {
     const dir = await makeTempDir('firststart');
