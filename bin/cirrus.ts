@@ -24,6 +24,7 @@ import {
 import type { Table } from '../core/ports/index.ts';
 import { readConfig } from './config.ts';
 import { openBackend } from './backend.ts';
+import { forgetChangedInitialAdminPassword, initialAdminPasswordPath } from './initial-admin-password.ts';
 import { isMaintenanceCommand, MAINTENANCE_USAGE, runMaintenanceCommand } from './maintenance-commands.ts';
 import { CliUsageError as UsageError, formatTable, iso, parseDuration, readSecretFromStdin, shortDigest } from './cli-io.ts';
 
@@ -98,6 +99,10 @@ async function main(argv: string[]): Promise<number> {
     };
     const [group, command, ...args] = positionals;
     await run(ctx, `${group} ${command ?? ''}`.trim(), args, values);
+    // After `user passwd admin` or `secret rotate admin` the password a first start generated is no longer true.
+    if ((await forgetChangedInitialAdminPassword(config.dataDir, ctx.identities)) === 'removed') {
+      process.stderr.write(`removed ${initialAdminPasswordPath(config.dataDir)}: it no longer holds admin's password\n`);
+    }
     return 0;
   } finally {
     await store.table.close?.();

@@ -4,10 +4,11 @@
  * BEGIN IMMEDIATE, which takes the write lock first, so check and write are atomic across
  * processes as well as within this one (node:sqlite calls are synchronous).
  */
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { ConditionFailedError, type AttributeValue, type Condition, type Item, type QueryOptions, type QueryPage, type Table } from '../../ports/table.ts';
 import { conditionHolds } from '../condition.ts';
 import { decodeAttributes, encodeAttributes, prefixUpperBound } from '../attribute-codec.ts';
+import { loadSqlite } from './load-sqlite.ts';
 
 const MAX_PAGE = 1000;
 
@@ -22,7 +23,7 @@ export class SqliteTable implements Table {
   private readonly stmts: Record<'get' | 'put' | 'del' | 'query' | 'queryUpper' | 'partitions', StatementSync>;
 
   constructor(path: string) {
-    this.db = new DatabaseSync(path);
+    this.db = new (loadSqlite().DatabaseSync)(path);
     // busy_timeout first: switching a fresh file to WAL takes a lock another process may hold.
     this.db.exec(`
       PRAGMA busy_timeout = 10000;
