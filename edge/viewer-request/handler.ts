@@ -10,7 +10,7 @@
  * 5. Normalises Accept on manifest reads, and puts the method in the key of cached routes.
  */
 import { covers, formatScope, type Scope } from '../../core/auth/scopes.ts';
-import { codes, errorBody } from '../../core/errors/index.ts';
+import { codes, toCloudFrontResponse, toErrorResponse, type ErrorCode, type ErrorOptions } from '../../core/errors/index.ts';
 import {
   EDGE_CLIENT_IP_HEADER,
   EDGE_HOST_HEADER,
@@ -25,7 +25,6 @@ import { matchRoute, type Route } from '../../core/oci/routes.ts';
 import { normaliseAccept } from './accept.ts';
 import {
   headerValue,
-  responseHeaders,
   setHeader,
   type CloudFrontRequest,
   type CloudFrontRequestEvent,
@@ -90,7 +89,7 @@ export function createViewerRequestHandler(config: EdgeConfig, options: EdgeOpti
 
     const toLambda = config.bodyLimit === 'all' || (config.bodyLimit === 'except-uploads' && !isUploadPath(request.uri));
     if (toLambda && !withinLambdaLimits(method, headerValue(headers, 'content-length'), headerValue(headers, 'transfer-encoding'))) {
-      return ociError(413, 'Payload Too Large', codes.SIZE_INVALID.code, CHUNKED_PUSH_HINT);
+      return ociError(codes.SIZE_INVALID, 'Payload Too Large', { status: 413, message: CHUNKED_PUSH_HINT });
     }
 
     if (isCached(route) && (method === 'GET' || method === 'HEAD')) {
@@ -121,19 +120,9 @@ export function challenge(config: EdgeConfig, host: string | undefined, scopes: 
 }
 
 function unauthorised(wwwAuthenticate: string): CloudFrontResultResponse {
-  return ociError(401, 'Unauthorized', codes.UNAUTHORIZED.code, codes.UNAUTHORIZED.message, { 'WWW-Authenticate': wwwAuthenticate });
+  return ociError(codes.UNAUTHORIZED, 'Unauthorized', undefined, { 'WWW-Authenticate': wwwAuthenticate });
 }
 
-function ociError(status: number, description: string, code: string, message: string, extra: Record<string, string> = {}): CloudFrontResultResponse {
-  return {
-    status: String(status),
-    statusDescription: description,
-    headers: responseHeaders({
-      'Content-Type': 'application/json',
-      'Docker-Distribution-API-Version': 'registry/2.0',
-      'Cache-Control': 'no-store',
-      ...extra,
-    }),
-    body: errorBody([{ code, message }]),
-  };
+function ociError(code: ErrorCode, description: string, options?: ErrorOptions, extra: Record<string, string> = {}): CloudFrontResultResponse {
+  return toCloudFrontResponse(toErrorResponse(code, options, { 'Cache-Control': 'no-store', ...extra }), description);
 }
