@@ -9,7 +9,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { internalErrorResponse, toCloudFrontResponse } from '../core/errors/index.ts';
 import type { CloudFrontHeaders, CloudFrontRequestEvent, CloudFrontResultResponse } from '../edge/viewer-request/cloudfront.ts';
 import type { ViewerRequestResult } from '../edge/viewer-request/handler.ts';
+import { jsonLogger } from '../core/http/logger.ts';
 import { applyNodeEdgeHeaders } from '../functions/registry/node-host.ts';
+
+// stderr, as before: the host's request log stays on stdout.
+const log = jsonLogger((line) => process.stderr.write(line));
 
 export type ViewerRequestHandler = (event: CloudFrontRequestEvent) => Promise<ViewerRequestResult>;
 
@@ -21,7 +25,7 @@ export async function passEdge(handler: ViewerRequestHandler, req: IncomingMessa
   } catch (error) {
     // CloudFront answers a failed viewer-request function with a 5xx of its own; so does this host.
     const requestId = randomUUID();
-    console.error(JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'edge-failed', requestId, error: String(error) }));
+    log.error('edge-failed', { requestId, error: String(error) });
     writeResponse(res, toCloudFrontResponse(internalErrorResponse(requestId, { status: 502, message: 'the edge handler failed; quote the request id when reporting it' })));
     return false;
   }

@@ -20,6 +20,7 @@ import {
   INTERNAL_HEADER_PREFIX,
 } from '../../core/http/edge-headers.ts';
 import { CHUNKED_PUSH_HINT, withinLambdaLimits } from '../../core/http/lambda-limits.ts';
+import { jsonLogger, type Logger } from '../../core/http/logger.ts';
 import { routeNeed } from '../../core/http/route-scopes.ts';
 import { matchRoute, type Route } from '../../core/oci/routes.ts';
 import { normaliseAccept } from './accept.ts';
@@ -34,18 +35,17 @@ import type { EdgeConfig } from './config.ts';
 import { isUploadPath } from './routing.ts';
 import { importVerificationKeys, verifyWithKeys, type VerificationKey } from './verify.ts';
 
-export type EdgeLog = (fields: Record<string, unknown>) => void;
-
 export interface EdgeOptions {
   /** Where denials go (one JSON line each); CloudWatch Logs of the edge location's region on AWS. */
-  log?: EdgeLog;
+  log?: Pick<Logger, 'info'>;
   /** ms since the epoch, for token expiry. */
   now?: () => number;
 }
 
 export type ViewerRequestResult = CloudFrontRequest | CloudFrontResultResponse;
 
-const defaultLog: EdgeLog = (fields) => console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', ...fields }));
+// Written at once, not batched: Lambda@Edge may freeze the process as soon as the handler returns.
+const defaultLog = jsonLogger((line) => process.stdout.write(line));
 
 export function createViewerRequestHandler(config: EdgeConfig, options: EdgeOptions = {}) {
   const log = options.log ?? defaultLog;
@@ -74,7 +74,7 @@ export function createViewerRequestHandler(config: EdgeConfig, options: EdgeOpti
         const deny = (reason: string, error?: string, who?: string) => {
           // Every client starts with an anonymous GET /v2/ to learn the realm: not worth a line.
           if (!(authorization === undefined && route.kind === 'base')) {
-            log({ event: 'edge-denied', method, path: request.uri.slice(0, 512), status: 401, reason, who: who || 'anonymous', repository: need.repository, action: need.action, clientIp: request.clientIp });
+            log.info('edge-denied', { method, path: request.uri.slice(0, 512), status: 401, reason, who: who || 'anonymous', repository: need.repository, action: need.action, clientIp: request.clientIp });
           }
           return unauthorised(challenge(config, host, need.challenge, error));
         };

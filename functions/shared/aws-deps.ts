@@ -4,6 +4,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
+import { jsonLogger } from '../../core/http/logger.ts';
 import { defaultSettings, type RegistryDeps } from '../../core/registry/index.ts';
 import { DynamoDbTable } from '../../core/storage/dynamodb/dynamodb-table.ts';
 import { createS3Client } from '../../core/storage/s3/s3-client.ts';
@@ -27,9 +28,12 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): RegistryDeps {
   };
 }
 
+// Written at once, not batched: a task's process may be frozen as soon as its handler returns.
+const log = jsonLogger((line) => process.stdout.write(line));
+
 /** One JSON line per deletion (or would-be deletion in a dry run), for CloudWatch Logs. */
 export function logDeletion(event: object): void {
-  console.log(JSON.stringify({ level: 'info', event: 'gc.delete', ...event }));
+  log.info('gc.delete', { ...event });
 }
 
 /** Builds the handler on first use, so importing the module (tests, local runs) reads no environment. */
