@@ -65,8 +65,9 @@ export async function runCli(argv: string[], output: CliOutput = processOutput):
     await createProgram(output).parseAsync(argv, { from: 'user' });
     return 0;
   } catch (error) {
-    // Commander has already written its message, or the help.
-    if (error instanceof CommanderError) return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;
+    // Commander has already written its message, or the help: exit code 0 when help was asked
+    // for (`--help`, `help <command>`), else the command line was wrong (or incomplete).
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     output.stderr(`cirrus: ${error instanceof Error ? error.message : String(error)}\n`);
     return error instanceof CliUsageError ? 2 : 1;
   }

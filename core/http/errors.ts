@@ -1,4 +1,4 @@
-/** The one error writer: RegistryError → its OCI body and status; anything else → a logged 500. */
+/** The app's `onError`: RegistryError → its OCI response (core/errors' writer); anything else → a logged 500. */
 import type { Context } from 'hono';
 import { codes, internalErrorResponse, RegistryError, toErrorResponse, toFetchResponse } from '../errors/index.ts';
 import type { AppEnv } from './app-env.ts';

@@ -47,6 +47,9 @@ describe('cirrus --help', () => {
     expect(robot.code).toBe(0);
     for (const option of ['--project <project>', '--role <role>', '--expires-in <duration>']) expect(robot.stdout).toContain(option);
     expect((await cli('retention', 'set', '--help')).stdout).toMatch(/--keep-last <n>/);
+    const viaHelp = await cli('help', 'gc');
+    expect(viaHelp.code).toBe(0);
+    expect(viaHelp.stdout).toMatch(/--grace-period/);
   });
 
   it('every command has help', async () => {
