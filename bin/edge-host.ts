@@ -7,9 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { internalErrorResponse, toCloudFrontResponse } from '../core/errors/index.ts';
+import { jsonLogger } from '../core/http/logger.ts';
 import type { CloudFrontHeaders, CloudFrontRequestEvent, CloudFrontResultResponse } from '../edge/viewer-request/cloudfront.ts';
 import type { ViewerRequestResult } from '../edge/viewer-request/handler.ts';
-import { jsonLogger } from '../core/http/logger.ts';
 import { applyNodeEdgeHeaders } from '../functions/registry/node-host.ts';
 
 // stderr, as before: the host's request log stays on stdout.
