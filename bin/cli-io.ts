@@ -35,3 +35,13 @@ export function shortDigest(digest: string): string {
   const colon = digest.indexOf(':');
   return colon < 0 ? digest.slice(0, 19) : `${digest.slice(0, colon + 13)}…`;
 }
+
+/** `'v*, release-*'` → `['v*', 'release-*']`. */
+export function splitList(text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export function wholeNumber(text: string, name: string): number {
+  if (!/^\d{1,9}$/.test(text)) throw new CliUsageError(`${name}: expected a whole number, got ${text}`);
+  return Number(text);
+}

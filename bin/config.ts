@@ -1,29 +1,7 @@
-/** The local host's configuration: read once from the environment into a frozen object. */
+/** The local host's configuration: read once from the environment (core/config/env.ts) into a frozen object. */
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import { localHostEnv, parseEnv } from '../core/config/env.ts';
 
-const schema = z.object({
-  HOST: z.string().default('127.0.0.1'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(5000),
-  CIRRUS_DATA_DIR: z.string().default('.cirrus-data'),
-  CIRRUS_PUBLIC_URL: z.url().optional(),
-  CIRRUS_BACKEND: z.enum(['embedded', 'aws-local', 'aws']).default('embedded'),
-  CIRRUS_TABLE: z.string().min(1).optional(),
-  CIRRUS_BUCKET: z.string().min(1).optional(),
-  CIRRUS_HASH_MODE: z.enum(['fast', 'resumable']).default('fast'),
-  CIRRUS_UPLOAD_TTL_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
-  CIRRUS_LOG_REQUESTS: z.enum(['0', '1']).default('1'),
-  CIRRUS_LAMBDA_LIMITS: z.enum(['0', '1']).default('0'),
-  CIRRUS_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
-  CIRRUS_BODY_IDLE_MS: z.coerce.number().int().min(100).default(120_000),
-  CIRRUS_AUTH: z.enum(['on', 'off']).default('on'),
-  CIRRUS_ADMIN_PASSWORD: z.string().optional(),
-  CIRRUS_AUTH_SERVICE: z.string().min(1).default('cirrus'),
-  CIRRUS_AUTH_ISSUER: z.string().min(1).default('cirrus'),
-  CIRRUS_AUTH_SIGNING_KEY: z.string().optional(),
-  CIRRUS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(24 * 3600).default(300),
-  CIRRUS_REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(365 * 86_400).default(30 * 86_400),
-});
 
 export type LocalConfig = Readonly<{
   host: string;
@@ -56,11 +34,7 @@ export type LocalConfig = Readonly<{
 }>;
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): LocalConfig {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    throw new Error(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
-  const e = parsed.data;
+  const e = parseEnv(localHostEnv, env);
   return Object.freeze({
     host: e.HOST,
     port: e.PORT,

@@ -6,10 +6,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { codes, errorBody } from '../core/errors/index.ts';
+import { internalErrorResponse, toCloudFrontResponse } from '../core/errors/index.ts';
+import { jsonLogger } from '../core/http/logger.ts';
 import type { CloudFrontHeaders, CloudFrontRequestEvent, CloudFrontResultResponse } from '../edge/viewer-request/cloudfront.ts';
 import type { ViewerRequestResult } from '../edge/viewer-request/handler.ts';
 import { applyNodeEdgeHeaders } from '../functions/registry/node-host.ts';
+
+// stderr, as before: the host's request log stays on stdout.
+const log = jsonLogger((line) => process.stderr.write(line));
 
 export type ViewerRequestHandler = (event: CloudFrontRequestEvent) => Promise<ViewerRequestResult>;
 
@@ -21,12 +25,8 @@ export async function passEdge(handler: ViewerRequestHandler, req: IncomingMessa
   } catch (error) {
     // CloudFront answers a failed viewer-request function with a 5xx of its own; so does this host.
     const requestId = randomUUID();
-    console.error(JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'edge-failed', requestId, error: String(error) }));
-    writeResponse(res, {
-      status: '502',
-      headers: { 'content-type': [{ key: 'Content-Type', value: 'application/json' }] },
-      body: errorBody([{ code: codes.UNKNOWN.code, message: 'the edge handler failed; quote the request id when reporting it', detail: { requestId } }]),
-    });
+    log.error('edge-failed', { requestId, error: String(error) });
+    writeResponse(res, toCloudFrontResponse(internalErrorResponse(requestId, { status: 502, message: 'the edge handler failed; quote the request id when reporting it' })));
     return false;
   }
   if ('status' in result) {

@@ -40,7 +40,7 @@ const edge = createViewerRequestHandler(
     publicUrl: config.publicUrl,
     scheme: 'http',
   },
-  { log: ({ event, ...fields }) => log.info(String(event), fields) },
+  { log },
 );
 
 const server = createServer({ connectionsCheckingInterval: headersCheckIntervalMs(config.headersTimeoutMs) }, (req, res) => {

@@ -13,8 +13,8 @@
  *
  * One run per rule at a time; what arrives meanwhile is merged into the next run.
  */
-import { z } from 'zod';
 import { Audit } from '../core/auth/index.ts';
+import { localReplicationEnv, parseEnv } from '../core/config/env.ts';
 import type { Logger } from '../core/http/index.ts';
 import type { Table } from '../core/ports/index.ts';
 import {
@@ -33,14 +33,6 @@ import {
 import type { RegistryDeps } from '../core/registry/index.ts';
 import { runReplicationWorkflow } from './replication-workflow.ts';
 
-const schema = z.object({
-  CIRRUS_REPLICATION: z.enum(['on', 'off']).default('on'),
-  CIRRUS_REPLICATION_DEBOUNCE_MS: z.coerce.number().int().min(0).max(60_000).default(250),
-  CIRRUS_REPLICATION_RECONCILE_SECONDS: z.coerce.number().int().min(1).default(3600),
-  /** A fixed wait between retries inside a run, in place of the definition's back-off (tests). */
-  CIRRUS_REPLICATION_RETRY_MS: z.coerce.number().int().min(0).optional(),
-  CIRRUS_REPLICATION_TICK_MS: z.coerce.number().int().min(100).default(5_000),
-});
 
 export type ReplicationHostConfig = Readonly<{
   enabled: boolean;
@@ -51,9 +43,7 @@ export type ReplicationHostConfig = Readonly<{
 }>;
 
 export function readReplicationConfig(env: NodeJS.ProcessEnv = process.env): ReplicationHostConfig {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) throw new Error(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  const e = parsed.data;
+  const e = parseEnv(localReplicationEnv, env);
   return Object.freeze({
     enabled: e.CIRRUS_REPLICATION === 'on',
     debounceMs: e.CIRRUS_REPLICATION_DEBOUNCE_MS,

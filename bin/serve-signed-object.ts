@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { errorBody } from '../core/errors/index.ts';
+import { codes, toErrorResponse, writeNodeError, type ErrorCode } from '../core/errors/index.ts';
 import type { FsObjectStore } from '../core/storage/fs/fs-object-store.ts';
 import { verifySignedPath } from '../core/storage/fs/signed-url.ts';
 
@@ -17,12 +17,12 @@ export async function serveSignedObject(
   secret: Uint8Array,
 ): Promise<number> {
   const url = new URL(req.url ?? '/', 'http://local');
-  if (req.method !== 'GET' && req.method !== 'HEAD') return deny(res, 405, 'UNSUPPORTED', 'only GET and HEAD');
+  if (req.method !== 'GET' && req.method !== 'HEAD') return deny(res, codes.UNSUPPORTED, 'only GET and HEAD');
   const check = verifySignedPath(secret, url.pathname, url.searchParams, Math.floor(Date.now() / 1000));
-  if (!check.ok) return deny(res, 403, 'DENIED', `signed URL ${check.reason}`);
+  if (!check.ok) return deny(res, codes.DENIED, `signed URL ${check.reason}`);
   const path = objects.pathOf(check.key);
   const info = await stat(path).catch(() => undefined);
-  if (!info) return deny(res, 404, 'BLOB_UNKNOWN', 'object not found');
+  if (!info) return deny(res, codes.BLOB_UNKNOWN, 'object not found');
 
   const range = parseRange(req.headers.range, info.size);
   if (range === 'unsatisfiable') {
@@ -64,7 +64,8 @@ function parseRange(header: string | undefined, size: number): [number, number] 
   return [start, end];
 }
 
-function deny(res: ServerResponse, status: number, code: string, message: string): number {
-  res.writeHead(status, { 'Content-Type': 'application/json' }).end(errorBody([{ code, message }]));
-  return status;
+function deny(res: ServerResponse, code: ErrorCode, message: string): number {
+  const error = toErrorResponse(code, { message });
+  writeNodeError(res, error);
+  return error.status;
 }

@@ -9,6 +9,8 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+// The one runtime module infra imports: names and zod fragments only (see its header).
+import { environmentFor, gcTaskEnv, registryFunctionEnv, type EnvironmentOf } from '../core/config/env.ts';
 import { ENTRIES } from './bundle/esbuild.ts';
 import { bindBucket, bindSecret, bindTable, bindTableWriteOnly } from './constructs/bind.ts';
 import { RegistryCdn, type CacheSettings } from './constructs/cdn.ts';
@@ -79,7 +81,8 @@ export class RegistryStack extends Stack {
       }
     }
 
-    const environment: Record<string, string> = {
+    // Names and values checked against the functions' schema (core/config/env.ts).
+    const environment: EnvironmentOf<typeof registryFunctionEnv> = {
       CIRRUS_TABLE: table.tableName,
       CIRRUS_BUCKET: bucket.bucketName,
       CIRRUS_ORIGIN_SECRET_ARN: this.originSecret.secretArn,
@@ -100,7 +103,7 @@ export class RegistryStack extends Stack {
     this.registry = new RegistryFunction(this, 'Registry', {
       entry: ENTRIES.registry,
       description: 'Cirrus registry (OCI distribution API and /token)',
-      environment: { ...environment, CIRRUS_SERVICE: 'registry' },
+      environment: environmentFor(registryFunctionEnv, { ...environment, CIRRUS_SERVICE: 'registry' }),
       prebuilt: props.prebuilt?.registry,
     });
     const grantees: iam.IGrantable[] = [this.registry.role];
@@ -109,7 +112,7 @@ export class RegistryStack extends Stack {
     if (props.uploadService) {
       this.uploads = new UploadService(this, 'Uploads', {
         logsBucket: logs,
-        environment: { ...environment, CIRRUS_SERVICE: 'upload-service' },
+        environment: environmentFor(registryFunctionEnv, { ...environment, CIRRUS_SERVICE: 'upload-service' }),
         minTasks: props.uploadService.minTasks,
         maxTasks: props.uploadService.maxTasks,
         prebuilt: props.prebuilt?.uploadService,
@@ -152,7 +155,8 @@ export class RegistryStack extends Stack {
     // function reads the viewer's host from the edge's header instead, always https).
     if (this.uploads) {
       const container = this.uploads.service.taskDefinition.defaultContainer!;
-      container.addEnvironment('CIRRUS_PUBLIC_URL', props.domain ? `https://${props.domain.name}` : `https://${this.cdn.distribution.distributionDomainName}`);
+      const late = environmentFor(registryFunctionEnv, { CIRRUS_PUBLIC_URL: props.domain ? `https://${props.domain.name}` : `https://${this.cdn.distribution.distributionDomainName}` });
+      for (const [name, value] of Object.entries(late)) container.addEnvironment(name, value);
     }
 
     this.observability = new Observability(this, 'Observability', {
@@ -173,7 +177,7 @@ export class RegistryStack extends Stack {
       new RegistryFunction(this, id, {
         entry: `functions/${dir}/index.ts`,
         description,
-        environment: { CIRRUS_TABLE: table.tableName, CIRRUS_BUCKET: bucket.bucketName },
+        environment: environmentFor(gcTaskEnv, { CIRRUS_TABLE: table.tableName, CIRRUS_BUCKET: bucket.bucketName }),
         memorySize: 512,
         // A step stops taking pages after 60 s; the last page still has to finish.
         timeout: Duration.minutes(3),

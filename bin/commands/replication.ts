@@ -4,11 +4,11 @@
  * replication state machine from the command line. Credentials come from stdin only and are
  * never printed, logged or audited.
  */
-import { Command, Option } from 'commander';
+import { Option, type Command } from 'commander';
 import { defaultSettings } from '../../core/registry/index.ts';
 import { describeRule, ReplicationRules, ReplicationStatus, RuleError, type ReplicationResult, type ReplicationRule, type RuleStatus } from '../../core/replication/index.ts';
 import { CliUsageError, formatTable, iso, readSecretFromStdin } from '../cli-io.ts';
-import { withStore, type Session } from '../replication-session.ts';
+import { withStore } from '../cli/session.ts';
 import { runReplicationWorkflow } from '../replication-workflow.ts';
 
 type AddOptions = {
@@ -128,7 +128,8 @@ export function registerReplicationCommands(program: Command): void {
           { rule: name, trigger: opts.backfill ? 'backfill' : 'run' },
         );
         s.print(result, () => runText(result));
-        if (!result.ok) process.exitCode = 1;
+        // Exit code 1 when items failed: the result above says which and why.
+        if (!result.ok) throw new Error(`${result.totals.failed} of ${result.totals.items} items failed`);
       }),
     );
 
@@ -200,23 +201,3 @@ function bytes(n: number): string {
 function ms(n: number): string {
   return n < 1000 ? `${Math.round(n)} ms` : `${(n / 1000).toFixed(1)} s`;
 }
-
-/** Until bin/cli/program.ts lands: `cirrus replication …` as a program of its own, exit codes as the rest of the CLI. */
-export async function runReplicationCli(argv: string[]): Promise<number> {
-  const { CommanderError } = await import('commander');
-  const program = new Command('cirrus')
-    .option('--json', 'machine-readable output: one JSON document on stdout')
-    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'cirrus: ')) })
-    .exitOverride();
-  registerReplicationCommands(program);
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    process.stderr.write(`cirrus: ${error instanceof Error ? error.message : String(error)}\n`);
-    return error instanceof CliUsageError ? 2 : 1;
-  }
-}
-
-export type { Session };

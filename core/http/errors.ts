@@ -1,35 +1,24 @@
-/** The one error writer: RegistryError → its OCI body and status; anything else → a logged 500. */
+/** The app's `onError`: RegistryError → its OCI response (core/errors' writer); anything else → a logged 500. */
 import type { Context } from 'hono';
-import { codes, errorBody, RegistryError } from '../errors/index.ts';
+import { codes, internalErrorResponse, RegistryError, toErrorResponse, toFetchResponse } from '../errors/index.ts';
 import type { AppEnv } from './app-env.ts';
 
 export function errorResponse(error: unknown, c: Context<AppEnv>): Response {
   const requestId = c.get('requestId');
   // A fresh Response drops the headers the request middleware prepared, so they are set here:
   // the id is all a HEAD client (no body) gets to quote.
-  const idHeader: Record<string, string> = {
-    'Docker-Distribution-API-Version': 'registry/2.0',
-    ...(requestId ? { 'X-Request-Id': requestId } : {}),
-  };
+  const idHeader: Record<string, string> = requestId ? { 'X-Request-Id': requestId } : {};
   if (clientWentAway(error)) {
     // Not our fault and nobody is listening: note it, do not page anyone with a 500.
     c.var.deps?.log.info('client-aborted', { requestId, method: c.req.method, path: c.req.path.slice(0, 512) });
     error = new RegistryError(codes.BLOB_UPLOAD_INVALID, { message: 'the client closed the connection before the body ended' });
   }
-  if (error instanceof RegistryError) {
-    return new Response(errorBody([{ code: error.code, message: error.message, detail: error.detail }]), {
-      status: error.status,
-      headers: { 'Content-Type': 'application/json', ...idHeader, ...error.headers },
-    });
-  }
+  if (error instanceof RegistryError) return toFetchResponse(toErrorResponse(error, idHeader));
   c.var.deps?.log.error('unexpected', {
     requestId,
     error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
   });
-  return new Response(
-    errorBody([{ code: codes.UNKNOWN.code, message: 'internal error; quote the request id when reporting it', detail: { requestId } }]),
-    { status: 500, headers: { 'Content-Type': 'application/json', ...idHeader } },
-  );
+  return toFetchResponse(internalErrorResponse(requestId));
 }
 
 /** A request body that ended early because the client disconnected (Node: 'aborted' / ECONNRESET). */

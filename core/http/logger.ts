@@ -1,4 +1,8 @@
-/** JSON log lines, one per event: what the local host prints and CloudWatch ingests. */
+/**
+ * JSON log lines, one per event: what the local host prints and CloudWatch ingests. Every log
+ * line of every host, function and tool has this one shape, `{time, level, event, ...fields}`:
+ * write them through `jsonLogger` (CloudWatch metrics in EMF are the one other format).
+ */
 export interface Logger {
   info(event: string, fields?: Record<string, unknown>): void;
   error(event: string, fields?: Record<string, unknown>): void;

@@ -43,9 +43,3 @@ export function headerValue(headers: CloudFrontHeaders, name: string): string | 
 export function setHeader(headers: CloudFrontHeaders, key: string, value: string): void {
   headers[key.toLowerCase()] = [{ key, value }];
 }
-
-export function responseHeaders(record: Record<string, string>): CloudFrontHeaders {
-  const headers: CloudFrontHeaders = {};
-  for (const [key, value] of Object.entries(record)) setHeader(headers, key, value);
-  return headers;
-}

@@ -10,7 +10,7 @@
  * 5. Normalises Accept on manifest reads, and puts the method in the key of cached routes.
  */
 import { covers, formatScope, type Scope } from '../../core/auth/scopes.ts';
-import { codes, errorBody } from '../../core/errors/index.ts';
+import { codes, toCloudFrontResponse, toErrorResponse, type ErrorCode, type ErrorOptions } from '../../core/errors/index.ts';
 import {
   EDGE_CLIENT_IP_HEADER,
   EDGE_HOST_HEADER,
@@ -20,12 +20,12 @@ import {
   INTERNAL_HEADER_PREFIX,
 } from '../../core/http/edge-headers.ts';
 import { CHUNKED_PUSH_HINT, withinLambdaLimits } from '../../core/http/lambda-limits.ts';
+import { jsonLogger, type Logger } from '../../core/http/logger.ts';
 import { routeNeed } from '../../core/http/route-scopes.ts';
 import { matchRoute, type Route } from '../../core/oci/routes.ts';
 import { normaliseAccept } from './accept.ts';
 import {
   headerValue,
-  responseHeaders,
   setHeader,
   type CloudFrontRequest,
   type CloudFrontRequestEvent,
@@ -35,18 +35,17 @@ import type { EdgeConfig } from './config.ts';
 import { isUploadPath } from './routing.ts';
 import { importVerificationKeys, verifyWithKeys, type VerificationKey } from './verify.ts';
 
-export type EdgeLog = (fields: Record<string, unknown>) => void;
-
 export interface EdgeOptions {
   /** Where denials go (one JSON line each); CloudWatch Logs of the edge location's region on AWS. */
-  log?: EdgeLog;
+  log?: Pick<Logger, 'info'>;
   /** ms since the epoch, for token expiry. */
   now?: () => number;
 }
 
 export type ViewerRequestResult = CloudFrontRequest | CloudFrontResultResponse;
 
-const defaultLog: EdgeLog = (fields) => console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', ...fields }));
+// Written at once, not batched: Lambda@Edge may freeze the process as soon as the handler returns.
+const defaultLog = jsonLogger((line) => process.stdout.write(line));
 
 export function createViewerRequestHandler(config: EdgeConfig, options: EdgeOptions = {}) {
   const log = options.log ?? defaultLog;
@@ -75,7 +74,7 @@ export function createViewerRequestHandler(config: EdgeConfig, options: EdgeOpti
         const deny = (reason: string, error?: string, who?: string) => {
           // Every client starts with an anonymous GET /v2/ to learn the realm: not worth a line.
           if (!(authorization === undefined && route.kind === 'base')) {
-            log({ event: 'edge-denied', method, path: request.uri.slice(0, 512), status: 401, reason, who: who || 'anonymous', repository: need.repository, action: need.action, clientIp: request.clientIp });
+            log.info('edge-denied', { method, path: request.uri.slice(0, 512), status: 401, reason, who: who || 'anonymous', repository: need.repository, action: need.action, clientIp: request.clientIp });
           }
           return unauthorised(challenge(config, host, need.challenge, error));
         };
@@ -90,7 +89,7 @@ export function createViewerRequestHandler(config: EdgeConfig, options: EdgeOpti
 
     const toLambda = config.bodyLimit === 'all' || (config.bodyLimit === 'except-uploads' && !isUploadPath(request.uri));
     if (toLambda && !withinLambdaLimits(method, headerValue(headers, 'content-length'), headerValue(headers, 'transfer-encoding'))) {
-      return ociError(413, 'Payload Too Large', codes.SIZE_INVALID.code, CHUNKED_PUSH_HINT);
+      return ociError(codes.SIZE_INVALID, 'Payload Too Large', { status: 413, message: CHUNKED_PUSH_HINT });
     }
 
     if (isCached(route) && (method === 'GET' || method === 'HEAD')) {
@@ -121,19 +120,9 @@ export function challenge(config: EdgeConfig, host: string | undefined, scopes: 
 }
 
 function unauthorised(wwwAuthenticate: string): CloudFrontResultResponse {
-  return ociError(401, 'Unauthorized', codes.UNAUTHORIZED.code, codes.UNAUTHORIZED.message, { 'WWW-Authenticate': wwwAuthenticate });
+  return ociError(codes.UNAUTHORIZED, 'Unauthorized', undefined, { 'WWW-Authenticate': wwwAuthenticate });
 }
 
-function ociError(status: number, description: string, code: string, message: string, extra: Record<string, string> = {}): CloudFrontResultResponse {
-  return {
-    status: String(status),
-    statusDescription: description,
-    headers: responseHeaders({
-      'Content-Type': 'application/json',
-      'Docker-Distribution-API-Version': 'registry/2.0',
-      'Cache-Control': 'no-store',
-      ...extra,
-    }),
-    body: errorBody([{ code, message }]),
-  };
+function ociError(code: ErrorCode, description: string, options?: ErrorOptions, extra: Record<string, string> = {}): CloudFrontResultResponse {
+  return toCloudFrontResponse(toErrorResponse(code, options, { 'Cache-Control': 'no-store', ...extra }), description);
 }

@@ -4,7 +4,8 @@
  */
 import type { AppDeps } from '../../core/http/index.ts';
 import { createHandler } from './handler.ts';
-import { applyEdgeHeaders, ORIGIN_SECRET_HEADER, originDeniedBody } from './origin-lock.ts';
+import { toLambdaResult } from '../../core/errors/index.ts';
+import { applyEdgeHeaders, ORIGIN_SECRET_HEADER, originDenied } from './origin-lock.ts';
 import { configurationFailure, type OriginRuntime } from './runtime.ts';
 
 /** A Lambda Function URL request (payload format version 2.0), as far as the host reads it. */
@@ -49,7 +50,7 @@ export function createLambdaHost(runtime: OriginRuntime) {
     const headers = (event.headers ??= {});
     if (runtime.originLock && !(await runtime.originLock.accepts(headers[ORIGIN_SECRET_HEADER]))) {
       runtime.log.warn('origin-denied', { method: event.requestContext.http.method, path: event.rawPath.slice(0, 512), sourceIp: event.requestContext.http.sourceIp });
-      return { statusCode: 403, headers: { 'content-type': 'application/json' }, body: originDeniedBody(), isBase64Encoded: false };
+      return toLambdaResult(originDenied());
     }
     const forwarded = applyEdgeHeaders(headers);
     if (forwarded.host) event.requestContext.domainName = forwarded.host;
@@ -59,8 +60,7 @@ export function createLambdaHost(runtime: OriginRuntime) {
     try {
       deps = await runtime.deps();
     } catch (error) {
-      const failure = configurationFailure(runtime.log, error);
-      return { statusCode: failure.status, headers: failure.headers, body: failure.body, isBase64Encoded: false };
+      return toLambdaResult(configurationFailure(runtime.log, error));
     }
     let handle = handlers.get(deps);
     if (!handle) handlers.set(deps, (handle = createHandler(deps)));

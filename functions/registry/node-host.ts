@@ -6,7 +6,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { createRegistryApp, type AppDeps } from '../../core/http/index.ts';
-import { applyEdgeHeaders, ORIGIN_SECRET_HEADER, originDeniedBody } from './origin-lock.ts';
+import { writeNodeError } from '../../core/errors/index.ts';
+import { applyEdgeHeaders, ORIGIN_SECRET_HEADER, originDenied } from './origin-lock.ts';
 import { configurationFailure, type OriginRuntime } from './runtime.ts';
 
 export const HEALTH_PATH = '/healthz';
@@ -25,7 +26,7 @@ export function createNodeHost(runtime: OriginRuntime): (req: IncomingMessage, r
       if (runtime.originLock && !(await runtime.originLock.accepts(Array.isArray(presented) ? presented[0] : presented))) {
         runtime.log.warn('origin-denied', { method: req.method, path: req.url?.slice(0, 512), sourceIp: req.socket.remoteAddress });
         // The body is not read: closing the connection is cheaper than draining an upload.
-        res.writeHead(403, { 'content-type': 'application/json', connection: 'close' }).end(originDeniedBody());
+        writeNodeError(res, originDenied(), { Connection: 'close' });
         return;
       }
       applyNodeEdgeHeaders(req);
@@ -33,17 +34,14 @@ export function createNodeHost(runtime: OriginRuntime): (req: IncomingMessage, r
       try {
         deps = await runtime.deps();
       } catch (error) {
-        const failure = configurationFailure(runtime.log, error);
-        res.writeHead(failure.status, failure.headers).end(failure.body);
+        writeNodeError(res, configurationFailure(runtime.log, error));
         return;
       }
       let listener = listeners.get(deps);
       if (!listener) listeners.set(deps, (listener = getRequestListener(createRegistryApp(deps).fetch)));
       await listener(req, res);
     })().catch((error: unknown) => {
-      const failure = configurationFailure(runtime.log, error);
-      if (!res.headersSent) res.writeHead(failure.status, failure.headers).end(failure.body);
-      else res.destroy();
+      writeNodeError(res, configurationFailure(runtime.log, error));
     });
   };
 }

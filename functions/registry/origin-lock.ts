@@ -9,7 +9,7 @@
  * the origin's own.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { codes, errorBody } from '../../core/errors/index.ts';
+import { codes, toErrorResponse, type ErrorResponse } from '../../core/errors/index.ts';
 import {
   EDGE_CLIENT_IP_HEADER,
   EDGE_HOST_HEADER,
@@ -53,8 +53,8 @@ function sameSecret(expected: string, presented: string): boolean {
 
 export const ORIGIN_DENIED_MESSAGE = 'requests must come through the registry\'s CloudFront distribution';
 
-export function originDeniedBody(): string {
-  return errorBody([{ code: codes.DENIED.code, message: ORIGIN_DENIED_MESSAGE }]);
+export function originDenied(): ErrorResponse {
+  return toErrorResponse(codes.DENIED, { message: ORIGIN_DENIED_MESSAGE });
 }
 
 export interface Forwarded {

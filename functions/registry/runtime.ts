@@ -4,7 +4,7 @@
  * embedded store in tests.
  */
 import { randomUUID } from 'node:crypto';
-import { codes, errorBody } from '../../core/errors/index.ts';
+import { internalErrorResponse, type ErrorResponse } from '../../core/errors/index.ts';
 import type { AppDeps, Logger } from '../../core/http/index.ts';
 import type { OriginLock } from './origin-lock.ts';
 
@@ -22,15 +22,11 @@ export class ConfigurationError extends Error {
 }
 
 /** The 500 a request gets while the host cannot build its app; the reason goes to the log only. */
-export function configurationFailure(log: Required<Logger>, error: unknown): { status: number; body: string; headers: Record<string, string> } {
+export function configurationFailure(log: Required<Logger>, error: unknown): ErrorResponse {
   const requestId = randomUUID();
   log.error(error instanceof ConfigurationError ? 'configuration' : 'unexpected', {
     requestId,
     error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
   });
-  return {
-    status: 500,
-    headers: { 'content-type': 'application/json', 'x-request-id': requestId },
-    body: errorBody([{ code: codes.UNKNOWN.code, message: 'internal error; quote the request id when reporting it', detail: { requestId } }]),
-  };
+  return internalErrorResponse(requestId);
 }

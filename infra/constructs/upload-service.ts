@@ -18,6 +18,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { environmentFor, registryFunctionEnv } from '../../core/config/env.ts';
 import { bundleNode, ENTRIES } from '../bundle/esbuild.ts';
 
 export const UPLOAD_SERVICE_PORT = 8080;
@@ -105,7 +106,7 @@ export class UploadService extends Construct {
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     task.addContainer('registry', {
       image: ecs.ContainerImage.fromAsset(props.prebuilt ?? imageDirectory(), { platform: Platform.LINUX_ARM64 }),
-      environment: { ...props.environment, PORT: String(UPLOAD_SERVICE_PORT), CIRRUS_SPOOL_DIR: '/tmp' },
+      environment: { ...props.environment, ...environmentFor(registryFunctionEnv, { PORT: String(UPLOAD_SERVICE_PORT), CIRRUS_SPOOL_DIR: '/tmp' }) },
       portMappings: [{ containerPort: UPLOAD_SERVICE_PORT }],
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'upload', logGroup: this.logGroup }),
       stopTimeout: Duration.seconds(120),

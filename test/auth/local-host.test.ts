@@ -1,7 +1,7 @@
-// The local host with access control: loud when it is off or when admin has no password, the
-// signing key generated once (0600) and reused across restarts, and the `cirrus` CLI changing
-// accounts over the store while the server runs on it.
-import { stat, readFile } from 'node:fs/promises';
+// The local host with access control: loud when it is off, admin's password generated and shown
+// once when none is configured, quiet otherwise, the signing key generated once (0600) and reused
+// across restarts, and the `cirrus` CLI changing accounts over the store while the server runs on it.
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../support/clients.ts';
@@ -10,6 +10,13 @@ import { cleanUp, makeTempDir, removeTree } from '../support/tmp.ts';
 
 const CLI = join(REPO_ROOT, 'bin', 'cirrus.mjs');
 const ADMIN_PASSWORD = 'local-admin-password';
+
+const streamLines = (registry: RunningRegistry, stream: 'stdout' | 'stderr') =>
+  registry
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith(`[${stream}] `))
+    .map((l) => l.slice(stream.length + 3));
 
 const logLines = (registry: RunningRegistry) =>
   registry
@@ -38,18 +45,75 @@ describe('the switch', () => {
     }
   });
 
-  it('auth is on by default; without CIRRUS_ADMIN_PASSWORD on first start it says how to set it, and admin cannot log in', async () => {
+  it('auth is on by default; a first start without CIRRUS_ADMIN_PASSWORD generates admin\'s password, keeps it in a 0600 file and shows it once', async () => {
+    const dir = await makeTempDir('firststart');
+    const file = join(dir, 'initial-admin-password');
     // Unset, not 'on': the harness passes CIRRUS_AUTH=off unless told otherwise, and spawn drops undefined values.
-    const registry = await startLocalHost({ env: { CIRRUS_AUTH: undefined as unknown as string, CIRRUS_ADMIN_PASSWORD: '' } });
+    const env = { CIRRUS_AUTH: undefined as unknown as string, CIRRUS_ADMIN_PASSWORD: '' };
+    let registry: RunningRegistry | undefined;
     try {
-      const warn = logLines(registry).find((l) => l.event === 'admin-password-missing');
-      expect(warn).toMatchObject({ level: 'warn' });
-      expect(String(warn?.message)).toMatch(/CIRRUS_ADMIN_PASSWORD/);
-      expect(String(warn?.message)).toMatch(/npx cirrus user create admin/);
+      registry = await startLocalHost({ dataDir: dir, env });
+      const password = (await readFile(file, 'utf8')).trim();
+      expect(password).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      // stdout: one JSON line saying where it is, never the password; stderr: the banner with it.
+      expect(logLines(registry).find((l) => l.event === 'initial-admin-password')).toMatchObject({ level: 'warn', user: 'admin', file });
+      expect(streamLines(registry, 'stdout').join('\n')).not.toContain(password);
+      const banner = streamLines(registry, 'stderr').join('\n');
+      expect(banner).toContain(`    ${password}`);
+      expect(banner).toContain(file);
       expect((await fetch(`${registry.url}/v2/`)).status).toBe(401);
-      expect((await token(registry, 'admin', '')).status).toBe(401);
-      expect((await token(registry, 'admin', 'admin')).status).toBe(401);
+      expect((await token(registry, 'admin', password)).status).toBe(200);
       expect(logLines(registry).find((l) => l.event === 'listening')).toMatchObject({ auth: true });
+
+      // A later start shows nothing again: stderr stays empty, and the log only says where the password still is.
+      await registry.stop();
+      registry = await startLocalHost({ dataDir: dir, env });
+      expect(streamLines(registry, 'stderr')).toEqual([]);
+      expect(logLines(registry).find((l) => l.event === 'initial-admin-password')).toBeUndefined();
+      expect(logLines(registry).find((l) => l.event === 'initial-admin-password-unchanged')).toMatchObject({ file });
+      expect(await readFile(file, 'utf8')).toBe(`${password}\n`);
+
+      // Changed with the CLI: the file goes at once.
+      const cli = await run(process.execPath, [CLI, 'user', 'passwd', 'admin', '--password-stdin'], { input: 'changed-admin-password\n', env: { ...process.env, CIRRUS_DATA_DIR: dir } });
+      expect(cli.stderr).toContain(`removed ${file}`);
+      await expect(stat(file)).rejects.toMatchObject({ code: 'ENOENT' });
+      expect((await token(registry, 'admin', password)).status).toBe(401);
+      expect((await token(registry, 'admin', 'changed-admin-password')).status).toBe(200);
+
+      // Changed where the file is not (the CLI on another machine, against the same table): the next start removes it.
+      await writeFile(file, `${password}\n`, { mode: 0o600 });
+      await registry.stop();
+      registry = await startLocalHost({ dataDir: dir, env });
+      expect(logLines(registry).find((l) => l.event === 'initial-admin-password-removed')).toMatchObject({ file });
+      await expect(stat(file)).rejects.toMatchObject({ code: 'ENOENT' });
+      expect(streamLines(registry, 'stderr')).toEqual([]);
+    } finally {
+      await registry?.stop().finally(() => removeTree(dir));
+    }
+  }, 180_000);
+
+  it('a first start that stopped before creating admin: the next one creates admin with the password already in the file', async () => {
+    const dir = await makeTempDir('firststart');
+    await writeFile(join(dir, 'initial-admin-password'), 'written-before-a-crash\n', { mode: 0o600 });
+    const registry = await startLocalHost({ dataDir: dir, env: { CIRRUS_AUTH: 'on', CIRRUS_ADMIN_PASSWORD: '' } });
+    try {
+      expect((await token(registry, 'admin', 'written-before-a-crash')).status).toBe(200);
+      expect(streamLines(registry, 'stderr').join('\n')).toContain('    written-before-a-crash');
+    } finally {
+      await registry.stop().finally(() => removeTree(dir));
+    }
+  });
+
+  it('a normal start is quiet: nothing on stderr (no ExperimentalWarning from node:sqlite), only JSON lines on stdout', async () => {
+    const registry = await startLocalHost({ env: { CIRRUS_AUTH: 'on', CIRRUS_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+    try {
+      await fetch(`${registry.url}/v2/`);
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the log is flushed once per event-loop turn
+      expect(streamLines(registry, 'stderr')).toEqual([]);
+      const stdout = streamLines(registry, 'stdout');
+      expect(stdout.length).toBeGreaterThan(2);
+      for (const line of stdout) expect(() => JSON.parse(line), line).not.toThrow();
     } finally {
       await registry.stop();
     }

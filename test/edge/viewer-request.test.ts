@@ -23,7 +23,7 @@ beforeAll(async () => {
   key = current.key;
   nextKey = next.key;
   config = { auth: { ...PARTIES, publicKeys: [current.publicJwk, next.publicJwk] }, bodyLimit: 'except-uploads', scheme: 'https' };
-  edge = createViewerRequestHandler(config, { log: (fields) => logged.push(fields) });
+  edge = createViewerRequestHandler(config, { log: { info: (event, fields) => logged.push({ event, ...fields }) } });
 });
 
 const MANIFEST = '/v2/team/app/manifests/latest';

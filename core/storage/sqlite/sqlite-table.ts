@@ -4,10 +4,11 @@
  * BEGIN IMMEDIATE, which takes the write lock first, so check and write are atomic across
  * processes as well as within this one (node:sqlite calls are synchronous).
  */
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { ConditionFailedError, type AttributeValue, type Condition, type Item, type QueryOptions, type QueryPage, type Table } from '../../ports/table.ts';
 import { conditionHolds } from '../condition.ts';
 import { decodeAttributes, encodeAttributes, prefixUpperBound } from '../attribute-codec.ts';
+import { loadSqlite } from './load-sqlite.ts';
 
 const MAX_PAGE = 1000;
 
@@ -22,14 +23,10 @@ export class SqliteTable implements Table {
   private readonly stmts: Record<'get' | 'put' | 'del' | 'query' | 'queryUpper' | 'partitions', StatementSync>;
 
   constructor(path: string) {
-    this.db = new DatabaseSync(path);
+    this.db = new (loadSqlite().DatabaseSync)(path);
     // busy_timeout first: switching a fresh file to WAL takes a lock another process may hold.
-    this.db.exec(`
-      PRAGMA busy_timeout = 10000;
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = NORMAL;
-      CREATE TABLE IF NOT EXISTS items (pk TEXT NOT NULL, sk TEXT NOT NULL, attrs TEXT NOT NULL, PRIMARY KEY (pk, sk)) WITHOUT ROWID;
-    `);
+    this.db.exec('PRAGMA busy_timeout = 10000;');
+    openSchema(this.db);
     this.stmts = {
       get: this.db.prepare('SELECT pk, sk, attrs FROM items WHERE pk = ? AND sk = ?'),
       put: this.db.prepare('INSERT OR REPLACE INTO items (pk, sk, attrs) VALUES (?, ?, ?)'),
@@ -129,4 +126,34 @@ export class SqliteTable implements Table {
 
 function toItem(row: Row): Item {
   return { pk: row.pk, sk: row.sk, attrs: decodeAttributes(row.attrs) };
+}
+
+const SCHEMA = `
+  PRAGMA journal_mode = WAL;
+  PRAGMA synchronous = NORMAL;
+  BEGIN IMMEDIATE;
+  CREATE TABLE IF NOT EXISTS items (pk TEXT NOT NULL, sk TEXT NOT NULL, attrs TEXT NOT NULL, PRIMARY KEY (pk, sk)) WITHOUT ROWID;
+  COMMIT;
+`;
+const OPEN_DEADLINE_MS = 10_000;
+
+/**
+ * Several processes may open a fresh file at once (the host and a `cirrus` command). SQLite answers
+ * some of the lock conflicts of that moment — the switch to WAL while another connection recovers
+ * the log, a schema read gone stale before its write — with SQLITE_BUSY at once, without calling
+ * the busy handler; those are retried here until a deadline. The table is created in an IMMEDIATE
+ * transaction, so its schema read and write hold one lock.
+ */
+function openSchema(db: DatabaseSync): void {
+  const deadline = Date.now() + OPEN_DEADLINE_MS;
+  for (;;) {
+    try {
+      db.exec(SCHEMA);
+      return;
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      if (!/database is locked|SQLITE_BUSY/i.test(String(error)) || Date.now() > deadline) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
 }
