@@ -15,6 +15,7 @@ import { ENTRIES } from './bundle/esbuild.ts';
 import { bindBucket, bindSecret, bindTable, bindTableWriteOnly } from './constructs/bind.ts';
 import { RegistryCdn, type CacheSettings } from './constructs/cdn.ts';
 import { GcStateMachine } from './constructs/gc-state-machine.ts';
+import { ReplicationStateMachine } from './constructs/replication-state-machine.ts';
 import { Observability } from './constructs/observability.ts';
 import { RegistryFunction } from './constructs/registry-function.ts';
 import { RegistryStorage } from './constructs/storage.ts';
@@ -50,6 +51,7 @@ export class RegistryStack extends Stack {
   readonly originSecret: secretsmanager.Secret;
   readonly signingKey?: secretsmanager.Secret;
   readonly gc: GcStateMachine;
+  readonly replication: ReplicationStateMachine;
 
   constructor(scope: Construct, id: string, props: RegistryStackProps) {
     super(scope, id, props);
@@ -215,6 +217,41 @@ export class RegistryStack extends Stack {
       reason: 'X-Ray tracing and log delivery to CloudWatch Logs have no resource-level permissions (PutTraceSegments, CreateLogDelivery…): AWS documents them on *.',
     });
 
+    // Replication (DESIGN §6): three task functions. The copy reads and writes this registry's
+    // index and bytes (a pull rule mirrors into it) and talks to remote registries over the internet.
+    const replicationTask = (id: string, dir: string, description: string, timeout: Duration, memorySize: number) =>
+      new RegistryFunction(this, id, {
+        entry: `functions/${dir}/index.ts`,
+        description,
+        environment: environmentFor(gcTaskEnv, { CIRRUS_TABLE: table.tableName, CIRRUS_BUCKET: bucket.bucketName }),
+        memorySize,
+        timeout,
+        prebuilt: props.prebuilt?.registry,
+      });
+    const replicationPlan = replicationTask('ReplicationPlan', 'replication-plan', 'Cirrus replication: opens a run, then a page of work at a time', Duration.minutes(3), 512);
+    // One item may be a large blob: 8 MiB chunks in memory, resumable from the destination's offset when the 15 minutes run out.
+    const replicationCopy = replicationTask('ReplicationCopy', 'replication-copy', 'Cirrus replication: copies one tag (blobs, manifests, referrers, then the tag)', Duration.minutes(15), 1024);
+    const replicationFinish = replicationTask('ReplicationFinish', 'replication-finish', 'Cirrus replication: records the run in the rule status', Duration.minutes(1), 256);
+    bindTable(replicationPlan.role, table, 'read');
+    bindTable(replicationCopy.role, table, 'readWrite');
+    bindBucket(replicationCopy.role, bucket, 'readWrite');
+    bindTable(replicationFinish.role, table, 'readWrite');
+    this.replication = new ReplicationStateMachine(this, 'Replication', { plan: replicationPlan.fn, copy: replicationCopy.fn, finish: replicationFinish.fn });
+    for (const fn of [replicationPlan, replicationCopy, replicationFinish]) {
+      Validations.of(this.replication.stateMachine.role.node.scope!).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(fn.fn.node.defaultChild as never)}.Arn>:*]`,
+        reason: 'Step Functions may invoke any version of a replication task function (CDK grants function:* for versions and aliases); it is that one function.',
+      });
+    }
+    Validations.of(this.replication.stateMachine).acknowledge({
+      id: 'AwsSolutions-SF1',
+      reason: 'Replication logs failures (level ERROR); each run records its counters and failures in the rule status item, and every replicated write is audited by the copy task.',
+    });
+    Validations.of(this.replication.stateMachine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing and log delivery to CloudWatch Logs have no resource-level permissions (PutTraceSegments, CreateLogDelivery…): AWS documents them on *.',
+    });
+
     const url = props.domain ? `https://${props.domain.name}` : `https://${this.cdn.distribution.distributionDomainName}`;
     new CfnOutput(this, 'RegistryUrl', { value: url, description: 'Point clients here (docker login <host>)' });
     new CfnOutput(this, 'DistributionDomainName', { value: this.cdn.distribution.distributionDomainName });
@@ -224,6 +261,7 @@ export class RegistryStack extends Stack {
     new CfnOutput(this, 'OriginSecretArn', { value: this.originSecret.secretArn });
     if (this.signingKey) new CfnOutput(this, 'SigningKeySecretArn', { value: this.signingKey.secretArn });
     new CfnOutput(this, 'GcStateMachineArn', { value: this.gc.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'ReplicationStateMachineArn', { value: this.replication.stateMachine.stateMachineArn });
   }
 }
 

@@ -35,7 +35,7 @@ function environments(context: Record<string, string>): Environments {
     const variables = (fn.Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
     const env = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, resolve(v)]));
     if (env.CIRRUS_SERVICE === 'registry') out.registry.push(env);
-    else if (id.startsWith('Gc')) out.gcTasks.push(env);
+    else if (id.startsWith('Gc') || id.startsWith('Replication')) out.gcTasks.push(env);
     else out.others.push(env);
   }
   for (const task of Object.values(t.findResources('AWS::ECS::TaskDefinition'))) {
@@ -55,7 +55,8 @@ describe('the environment the stack synthesises parses', () => {
   ])('%s', (_name, context) => {
     const envs = environments(context);
     expect(envs.registry).toHaveLength(1);
-    expect(envs.gcTasks).toHaveLength(4);
+    // GC's four task functions and replication's three read the same schema.
+    expect(envs.gcTasks).toHaveLength(7);
     expect(envs.uploadService).toHaveLength('uploadService' in context ? 0 : 1);
 
     for (const env of [...envs.registry, ...envs.uploadService]) {

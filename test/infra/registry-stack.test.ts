@@ -226,7 +226,8 @@ describe('viewer-request function (us-east-1 stack)', () => {
 
 describe('garbage collection', () => {
   it('a Standard state machine, scheduled daily, over four task functions with only what each step touches', () => {
-    t.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    // GC's and replication's.
+    t.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
     t.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineType: 'STANDARD', TracingConfiguration: { Enabled: true } });
     t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 3 * * ? *)', State: 'ENABLED' });
     const actionsOf = (fn: { role: { node: { defaultChild?: unknown } } }) =>
@@ -244,6 +245,22 @@ describe('garbage collection', () => {
     }
     // Scan is GC's alone: the request path never scans.
     expect(actionsOf(stack.registry)).not.toContain('dynamodb:Scan');
+  });
+});
+
+describe('replication', () => {
+  it('a Standard state machine over three task functions: plan reads the table, copy and finish write it, copy alone touches the bucket', () => {
+    const actionsOf = (fn: { role: { node: { defaultChild?: unknown } } }) =>
+      Object.values(t.findResources('AWS::IAM::Policy', { Properties: { Roles: [ref(fn.role)] } }))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[] }>)
+        .flatMap((st) => st.Action)
+        .sort();
+    const logs = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+    expect(actionsOf(stack.node.findChild('ReplicationPlan') as never)).toEqual([...logs, ...TABLE_ACTIONS.read].sort());
+    expect(actionsOf(stack.node.findChild('ReplicationCopy') as never)).toEqual([...logs, ...TABLE_ACTIONS.readWrite, ...OBJECT_ACTIONS.readWrite, 's3:ListBucket'].sort());
+    expect(actionsOf(stack.node.findChild('ReplicationFinish') as never)).toEqual([...logs, ...TABLE_ACTIONS.readWrite].sort());
+    t.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('^Cirrus replication: copies'), Timeout: 900, MemorySize: 1024 });
+    expect(stack.replication.stateMachine).toBeDefined();
   });
 });
 
