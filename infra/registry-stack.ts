@@ -16,6 +16,7 @@ import { bindBucket, bindSecret, bindTable, bindTableWriteOnly } from './constru
 import { RegistryCdn, type CacheSettings } from './constructs/cdn.ts';
 import { GcStateMachine } from './constructs/gc-state-machine.ts';
 import { ReplicationStateMachine } from './constructs/replication-state-machine.ts';
+import { ReplicationTriggers } from './constructs/replication-triggers.ts';
 import { Observability } from './constructs/observability.ts';
 import { RegistryFunction } from './constructs/registry-function.ts';
 import { RegistryStorage } from './constructs/storage.ts';
@@ -237,6 +238,11 @@ export class RegistryStack extends Stack {
     bindBucket(replicationCopy.role, bucket, 'readWrite');
     bindTable(replicationFinish.role, table, 'readWrite');
     this.replication = new ReplicationStateMachine(this, 'Replication', { plan: replicationPlan.fn, copy: replicationCopy.fn, finish: replicationFinish.fn });
+    const triggers = new ReplicationTriggers(this, 'ReplicationTriggers', { stateMachine: this.replication.stateMachine, table });
+    Validations.of(triggers).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'Reading a DynamoDB stream needs dynamodb:ListStreams, which has no resource-level permission; the stream itself is granted by its ARN.',
+    });
     for (const fn of [replicationPlan, replicationCopy, replicationFinish]) {
       Validations.of(this.replication.stateMachine.role.node.scope!).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(fn.fn.node.defaultChild as never)}.Arn>:*]`,

@@ -15,9 +15,23 @@ import { Registry } from '../registry/registry.ts';
 import { COSIGN_TAG, ItemCopy, refOf } from './copy.ts';
 import { DistributionClient, RemoteError } from './distribution-client.ts';
 import { LocalEndpoint, RemoteEndpoint, type Endpoint } from './endpoints.ts';
+import { cronMatches, parseCron } from './cron.ts';
 import { coversRepository, coversTag, destinationRepository, ReplicationRules, type ReplicationRule } from './rules.ts';
 import { ReplicationStatus } from './status.ts';
-import { addReports, emptyTotals, TRIGGERS, type Change, type ItemReport, type ReplicationInput, type ReplicationResult, type ReplicationRun, type Totals, type WorkItem } from './types.ts';
+import { keys } from '../registry/keys.ts';
+import {
+  addReports,
+  emptyTotals,
+  TRIGGERS,
+  type Change,
+  type ItemReport,
+  type ReplicationInput,
+  type ReplicationResult,
+  type ReplicationRun,
+  type StreamRecord,
+  type Totals,
+  type WorkItem,
+} from './types.ts';
 
 export interface ReplicationDeps extends RegistryDeps {
   audit?: AuditSink;
@@ -34,6 +48,8 @@ export class ReplicationRetryable extends Error {
 }
 
 export interface WalkCursor {
+  /** A run over every rule: the rule being walked (rules in name order). */
+  rule?: string;
   /** The last repository listed (the walk continues after it). */
   repoAfter?: string;
   /** The repository whose tags are being walked. */
@@ -45,6 +61,8 @@ export interface PlanState extends Partial<ReplicationInput> {
   run?: ReplicationRun;
   cursor?: WalkCursor;
   totals?: Totals;
+  /** A run over every rule: each rule's own totals, for its status. */
+  byRule?: Record<string, Totals>;
   /** The previous page's item reports (the Map's output). */
   results?: Array<ItemReport | FailedItem>;
 }
@@ -54,6 +72,7 @@ export interface PlanOutput {
   items: WorkItem[];
   cursor?: WalkCursor;
   totals: Totals;
+  byRule?: Record<string, Totals>;
 }
 
 /** What the state machine's Catch makes of an item whose retries ran out. */
@@ -81,57 +100,143 @@ export function replicationTasks(deps: ReplicationDeps) {
   }
 
   return {
-    async plan(state: PlanState): Promise<PlanOutput> {
+    async plan(input: PlanState | StreamRecord[]): Promise<PlanOutput> {
+      // An EventBridge Pipe from the table's stream starts the machine with the batch of records itself.
+      const state: PlanState = Array.isArray(input) ? { rule: ANY, trigger: 'push', records: input } : input;
       const run = state.run ?? openRun(state, deps.now());
-      const totals = addReports(state.totals ?? emptyTotals(), (state.results ?? []).map(normalise));
-      const rule = await rules.get(run.rule);
-      // A rule paused or removed mid-run stops at the next page.
-      if (!rule || rule.paused) return { run, items: [], totals };
-      if (state.changes && !state.run) return { run, items: itemsOfChanges(rule, state.changes), totals };
-      if (state.changes) return { run, items: [], totals };
-      if (run.trigger === 'push') return { run, items: [], totals };
-      const { source, destination } = await sides(rule);
-      const { items, cursor } = await walk(rule, run, source, destination, state.cursor ?? {});
-      return { run, items, ...(cursor ? { cursor } : {}), totals };
+      const reports = (state.results ?? []).map(normalise);
+      const totals = addReports(state.totals ?? emptyTotals(), reports);
+      const out = (items: WorkItem[], cursor?: WalkCursor): PlanOutput => ({
+        run,
+        items,
+        ...(cursor ? { cursor } : {}),
+        totals,
+        ...(run.rule === ANY ? { byRule: byRule(state.byRule, reports) } : {}),
+      });
+      const first = !state.run;
+      const changes = first ? (state.changes ?? (state.records ? changesOfRecords(state.records, deps.now()) : undefined)) : undefined;
+      if (run.rule !== ANY) {
+        const rule = await rules.get(run.rule);
+        // A rule paused or removed mid-run stops at the next page.
+        if (!rule || rule.paused) return out([]);
+        if (changes) return out(itemsOfChanges(rule, changes));
+        if (run.trigger === 'push' || state.changes || state.records) return out([]);
+        const { source, destination } = await sides(rule);
+        const page = await walk(rule, run, source, destination, state.cursor ?? {});
+        return out(page.items, page.cursor);
+      }
+      // Every rule that applies: pushes go to push rules that trigger on push; a schedule to the rules
+      // whose cron names this minute; a reconciliation (or run, backfill) to every push rule.
+      const all = (await rules.list()).filter((r) => !r.paused && applies(r, run, state.time ?? new Date(run.startedAt).toISOString()));
+      if (changes) return out(all.flatMap((r) => itemsOfChanges(r, changes).map((item) => ({ ...item, rule: r.name }))));
+      if (run.trigger === 'push') return out([]);
+      let cursor: WalkCursor = state.cursor ?? {};
+      const items: WorkItem[] = [];
+      for (const rule of all) {
+        if (cursor.rule !== undefined && rule.name < cursor.rule) continue;
+        if (cursor.rule !== rule.name) cursor = { rule: rule.name };
+        const { source, destination } = await sides(rule);
+        const page = await walk(rule, run, source, destination, cursor);
+        items.push(...page.items.map((item) => ({ ...item, rule: rule.name })));
+        if (page.cursor) return out(items, { ...page.cursor, rule: rule.name });
+        cursor = {};
+        if (items.length >= run.pageSize) {
+          const next = all[all.indexOf(rule) + 1];
+          return out(items, next ? { rule: next.name } : undefined);
+        }
+      }
+      return out(items);
     },
 
     async copy(input: { run: ReplicationRun; item: WorkItem }): Promise<ItemReport> {
       const { run, item } = input;
-      const rule = await rules.get(run.rule);
-      if (!rule || rule.paused) return { ref: refOf(item), outcome: 'skipped', reason: rule ? 'the rule is paused' : 'the rule is gone', manifests: 0, blobs: 0, bytes: 0, mounted: 0, resumedBytes: 0 };
+      const name = item.rule ?? run.rule;
+      const tagged = (report: ItemReport): ItemReport => (item.rule ? { ...report, rule: item.rule } : report);
+      const rule = await rules.get(name);
+      if (!rule || rule.paused) return tagged({ ref: refOf(item), outcome: 'skipped', reason: rule ? 'the rule is paused' : 'the rule is gone', manifests: 0, blobs: 0, bytes: 0, mounted: 0, resumedBytes: 0 });
       const { source, destination } = await sides(rule);
       const copy = new ItemCopy({ rule, run, source, destination, table: deps.table, audit: deps.audit, now: deps.now, mountHints, inFlight }, item);
       try {
-        return await copy.run();
+        return tagged(await copy.run());
       } catch (error) {
         const reason = reasonOf(error);
         if (isTransient(error)) throw new ReplicationRetryable(reason);
-        return { ...copy.report, outcome: 'failed', reason };
+        return tagged({ ...copy.report, outcome: 'failed', reason });
       }
     },
 
-    async finish(state: { run: ReplicationRun; totals?: Totals; results?: Array<ItemReport | FailedItem> }): Promise<ReplicationResult> {
-      const totals = addReports(state.totals ?? emptyTotals(), (state.results ?? []).map(normalise));
-      const result: ReplicationResult = {
+    async finish(state: { run: ReplicationRun; totals?: Totals; byRule?: Record<string, Totals>; results?: Array<ItemReport | FailedItem> }): Promise<ReplicationResult> {
+      const reports = (state.results ?? []).map(normalise);
+      const totals = addReports(state.totals ?? emptyTotals(), reports);
+      const resultOf = (rule: string, t: Totals): ReplicationResult => ({
         runId: state.run.runId,
-        rule: state.run.rule,
+        rule,
         trigger: state.run.trigger,
         startedAt: new Date(state.run.startedAt).toISOString(),
         finishedAt: new Date(deps.now()).toISOString(),
-        ok: totals.failed === 0,
-        totals,
-      };
-      if (await rules.get(state.run.rule)) await status.record(result);
-      return result;
+        ok: t.failed === 0,
+        totals: t,
+      });
+      if (state.run.rule !== ANY) {
+        if (await rules.get(state.run.rule)) await status.record(resultOf(state.run.rule, totals));
+      } else {
+        // Each rule's status gets its own part of a run over every rule.
+        for (const [rule, t] of Object.entries(byRule(state.byRule, reports))) if (await rules.get(rule)) await status.record(resultOf(rule, t));
+      }
+      return resultOf(state.run.rule, totals);
     },
   };
 }
 
 export type ReplicationTasks = ReturnType<typeof replicationTasks>;
 
+/** The rule name of a run over every rule that applies. */
+export const ANY = '*';
+
+function applies(rule: ReplicationRule, run: ReplicationRun, time: string): boolean {
+  switch (run.trigger) {
+    case 'push':
+      return rule.direction === 'push' && rule.onPush;
+    case 'schedule': {
+      const minute = Math.floor(Date.parse(time) / 60_000) * 60_000;
+      return rule.schedule !== undefined && Number.isFinite(minute) && cronMatches(parseCron(rule.schedule), minute);
+    }
+    case 'reconcile':
+      return rule.direction === 'push';
+    default:
+      return true;
+  }
+}
+
+function byRule(before: Record<string, Totals> | undefined, reports: ItemReport[]): Record<string, Totals> {
+  const out: Record<string, Totals> = { ...before };
+  for (const report of reports) {
+    if (!report.rule) continue;
+    out[report.rule] = addReports(out[report.rule] ?? emptyTotals(), [report]);
+  }
+  return out;
+}
+
+/** The table's change stream (DynamoDB Streams records, as Lambda or EventBridge Pipes deliver them) as changes. */
+export function changesOfRecords(records: StreamRecord[], now: number): Change[] {
+  const out: Change[] = [];
+  for (const record of records) {
+    const k = record.dynamodb?.Keys;
+    const what = k?.pk?.S !== undefined && k.sk?.S !== undefined ? keys.repositoryItemOf(k.pk.S, k.sk.S) : undefined;
+    if (!what) continue;
+    const image = record.dynamodb?.NewImage;
+    const pushedAt = Number(image?.pushedAt?.N);
+    const created = record.dynamodb?.ApproximateCreationDateTime;
+    const at = Number.isFinite(pushedAt) ? pushedAt : created !== undefined ? created * 1000 : now;
+    const subject = image?.subject?.S;
+    out.push({ repository: what.repository, kind: what.kind, id: what.id, op: record.eventName === 'REMOVE' ? 'delete' : 'put', at, ...(subject ? { subject } : {}) });
+  }
+  return out;
+}
+
 function openRun(input: Partial<ReplicationInput>, now: number): ReplicationRun {
   if (typeof input.rule !== 'string' || input.rule === '') throw new TypeError('replication input names a rule');
-  const trigger = input.trigger ?? (input.changes ? 'push' : 'run');
+  const trigger = input.trigger ?? (input.changes || input.records ? 'push' : 'run');
   if (!TRIGGERS.includes(trigger)) throw new TypeError(`unknown trigger ${JSON.stringify(trigger)}`);
   if (input.changes && input.changes.length > MAX_CHANGES) throw new RangeError(`at most ${MAX_CHANGES} changes per run`);
   const pageSize = input.pageSize ?? DEFAULT_PAGE;

@@ -21,6 +21,8 @@ export interface Change {
 
 /** One unit of copy work: a tag (and everything it reaches), or a manifest by digest. */
 export interface WorkItem {
+  /** The rule, in a run over every rule (`rule: "*"`). */
+  rule?: string;
   /** The repository at the source. */
   repo: string;
   tag?: string;
@@ -31,10 +33,19 @@ export interface WorkItem {
 }
 
 export interface ReplicationInput {
+  /**
+   * The rule to run, or `*`: every rule that applies (on AWS, the table's change stream and the
+   * EventBridge schedules start such runs: push rules for changes, rules whose cron names this
+   * minute for `schedule`, every push rule for `reconcile`).
+   */
   rule: string;
   trigger?: Trigger;
   /** Push trigger: the changes to replicate (else the run walks everything the rule covers). */
   changes?: Change[];
+  /** Push trigger on AWS: DynamoDB stream records of the table, made into changes by the plan task. */
+  records?: StreamRecord[];
+  /** Schedule trigger: the minute to match crons against (ISO time; EventBridge's `$.time`), default now. */
+  time?: string;
   /** Work items per Map iteration batch (default 25). */
   pageSize?: number;
 }
@@ -49,9 +60,21 @@ export interface ReplicationRun {
   pageSize: number;
 }
 
+/** The part of a DynamoDB Streams record (as Lambda and EventBridge Pipes deliver it) the plan reads. */
+export interface StreamRecord {
+  eventName?: 'INSERT' | 'MODIFY' | 'REMOVE';
+  dynamodb?: {
+    Keys?: Record<string, { S?: string }>;
+    NewImage?: Record<string, { S?: string; N?: string }>;
+    ApproximateCreationDateTime?: number;
+  };
+}
+
 export type Outcome = 'copied' | 'in-sync' | 'superseded' | 'deleted' | 'skipped' | 'failed';
 
 export interface ItemReport {
+  /** The rule, in a run over every rule. */
+  rule?: string;
   /** repository:tag or repository@digest, at the source. */
   ref: string;
   outcome: Outcome;

@@ -55,6 +55,8 @@ export class RegistryStorage extends Construct {
       deletionProtection: true,
       // Encrypted at rest with an AWS-owned key: free, and no KMS permission to hand out.
       encryption: dynamodb.TableEncryption.DEFAULT,
+      // The change stream replication's on-push trigger reads (tag and manifest writes, new images).
+      stream: dynamodb.StreamViewType.NEW_IMAGE,
       removalPolicy: RemovalPolicy.RETAIN,
     });
   }

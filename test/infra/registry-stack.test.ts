@@ -262,6 +262,19 @@ describe('replication', () => {
     t.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('^Cirrus replication: copies'), Timeout: 900, MemorySize: 1024 });
     expect(stack.replication.stateMachine).toBeDefined();
   });
+
+  it('started on push by the table stream through a Pipe, every minute for schedules, hourly to reconcile', () => {
+    t.hasResourceProperties('AWS::DynamoDB::Table', { StreamSpecification: { StreamViewType: 'NEW_IMAGE' } });
+    t.hasResourceProperties('AWS::Pipes::Pipe', {
+      SourceParameters: Match.objectLike({
+        DynamoDBStreamParameters: Match.objectLike({ StartingPosition: 'LATEST', MaximumBatchingWindowInSeconds: 1 }),
+        FilterCriteria: { Filters: [{ Pattern: Match.stringLikeRegexp('TAG#') }, { Pattern: Match.stringLikeRegexp('MANIFEST#') }] },
+      }),
+      TargetParameters: { StepFunctionStateMachineParameters: { InvocationType: 'FIRE_AND_FORGET' } },
+    });
+    t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)', Targets: [Match.objectLike({ InputTransformer: Match.objectLike({ InputTemplate: Match.stringLikeRegexp('"trigger":"schedule"') }) })] });
+    t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)', Targets: [Match.objectLike({ Input: '{"rule":"*","trigger":"reconcile"}' })] });
+  });
 });
 
 describe('observability', () => {

@@ -264,4 +264,33 @@ describe('replication to another registry over the distribution API', () => {
     expect(result.totals.outcomes).toEqual({ copied: 60 });
     for (let r = 0; r < 3; r++) expect((await dest.registry.tags.list(`many/r${r}`, 100, undefined)).entries).toHaveLength(20);
   });
+
+  it('a run over every rule (as AWS starts them): stream records to push rules, a schedule minute, reconciliation', async () => {
+    const a = await push(source.client, imageOf('any/a', [layer()]), 'v1');
+    const b = await push(source.client, imageOf('any/b', [layer()]), 'v1');
+    await addRule('any-a', { repos: ['any/a'] });
+    await addRule('any-b', { repos: ['any/b'], onPush: false, schedule: '30 4 * * *' });
+    // DynamoDB stream records of the TAG items, as the Pipe delivers them.
+    const records = [
+      { eventName: 'MODIFY' as const, dynamodb: { Keys: { pk: { S: 'REPO#any/a' }, sk: { S: 'TAG#v1' } }, NewImage: { pushedAt: { N: String(Date.now()) } } } },
+      { eventName: 'MODIFY' as const, dynamodb: { Keys: { pk: { S: 'REPO#any/b' }, sk: { S: 'TAG#v1' } }, NewImage: { pushedAt: { N: String(Date.now()) } } } },
+    ];
+    const pushed = await run({ rule: '*', trigger: 'push', records });
+    expect(pushed.totals.outcomes).toEqual({ copied: 1 });
+    expect(await tagDigest(dest, 'any/a', 'v1')).toBe(a.digest);
+    // any-b does not trigger on push; its cron names 04:30 only.
+    expect(await tagDigest(dest, 'any/b', 'v1')).toBeUndefined();
+    await run({ rule: '*', trigger: 'schedule', time: '2026-12-08T04:31:00Z' });
+    expect(await tagDigest(dest, 'any/b', 'v1')).toBeUndefined();
+    const scheduled = await run({ rule: '*', trigger: 'schedule', time: '2026-12-08T04:30:00Z' });
+    expect(scheduled.ok).toBe(true);
+    expect(await tagDigest(dest, 'any/b', 'v1')).toBe(b.digest);
+    // Each rule's status has its own part of the run.
+    const statuses = new ReplicationStatus(source.registry.deps);
+    expect((await statuses.get('any-a')).lastRun).toMatchObject({ trigger: 'push', manifests: 1 });
+    expect((await statuses.get('any-b')).lastRun).toMatchObject({ trigger: 'schedule', manifests: 1 });
+    const reconciled = await run({ rule: '*', trigger: 'reconcile', pageSize: 1 });
+    expect(reconciled.ok).toBe(true);
+    expect(reconciled.totals.outcomes['in-sync']).toBeGreaterThanOrEqual(2);
+  });
 });
