@@ -16,6 +16,15 @@ beforeAll(async () => {
 });
 afterAll(() => host?.stop());
 
+const basic = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`;
+
+async function tokenFor(realm: string, service: string, scope: string | undefined): Promise<string> {
+  const url = new URL(realm);
+  url.searchParams.set('service', service);
+  if (scope) url.searchParams.set('scope', scope);
+  return ((await (await fetch(url, { headers: { Authorization: basic } })).json()) as { token: string }).token;
+}
+
 /** As the suites do: the request, and on 401 a token for the challenge's scope, then the request again. */
 async function send(method: string, path: string, body?: Uint8Array): Promise<Response> {
   const init = (auth?: string): RequestInit => ({
@@ -28,16 +37,10 @@ async function send(method: string, path: string, body?: Uint8Array): Promise<Re
   if (first.status !== 401) return first;
   const challenge = first.headers.get('www-authenticate') ?? '';
   const param = (key: string) => new RegExp(`${key}="([^"]+)"`).exec(challenge)?.[1];
-  const token = new URL(param('realm')!);
-  token.searchParams.set('service', param('service')!);
-  const scope = param('scope');
-  if (scope) token.searchParams.set('scope', scope);
-  const basic = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`;
-  const issued = (await (await fetch(token, { headers: { Authorization: basic } })).json()) as { token: string };
-  return fetch(new URL(path, host.url), init(`Bearer ${issued.token}`));
+  return fetch(new URL(path, host.url), init(`Bearer ${await tokenFor(param('realm')!, param('service')!, param('scope'))}`));
 }
 
-describe('mount without from, access control on', () => {
+describe('mounts, access control on', () => {
   it('a blob of repo2 is mounted into repo1 with a token for repo1 only → 201', async () => {
     const { digest, bytes } = randomBlob(512);
     expect((await send('POST', `/v2/${REPO2}/blobs/uploads/?digest=${digest}`, bytes)).status).toBe(201);
@@ -45,6 +48,16 @@ describe('mount without from, access control on', () => {
     expect(res.status).toBe(201);
     expect(res.headers.get('location')).toBe(`${host.url}/v2/${REPO}/blobs/${digest}`);
     expect((await send('HEAD', `/v2/${REPO}/blobs/${digest}`)).status).toBe(200);
+  });
+
+  // The redesigned suite caches a token per repository and method: its mount from repo2 reuses
+  // the token of an earlier POST to repo1, which names repo1 alone.
+  it('a mount with from=repo2 under a token for repo1 only → 201', async () => {
+    const { digest, bytes } = randomBlob(512);
+    expect((await send('POST', `/v2/${REPO2}/blobs/uploads/?digest=${digest}`, bytes)).status).toBe(201);
+    const token = await tokenFor(`${host.url}/token`, 'cirrus', `repository:${REPO}:pull,push`);
+    const res = await fetch(`${host.url}/v2/${REPO}/blobs/uploads/?mount=${digest}&from=${REPO2}`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(201);
   });
 
   it('a blob nobody has → 202, an upload session', async () => {
