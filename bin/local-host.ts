@@ -14,6 +14,8 @@ import { passEdge } from './edge-host.ts';
 import { headersCheckIntervalMs, readConfig } from './config.ts';
 import { openBackend } from './backend.ts';
 import { readReplicationConfig, startReplicationHost } from './replication-host.ts';
+import { answerClientErrors, malformedRequest } from '../core/http/node-client-errors.ts';
+import { toFetchResponse } from '../core/errors/index.ts';
 
 const config = readConfig();
 const log = jsonLogger();
@@ -31,7 +33,8 @@ const app = createRegistryApp({
   auth,
   metrics,
 });
-const handle = getRequestListener(app.fetch);
+// A request Node parsed but the adapter cannot turn into a URL (no or a malformed Host) gets the OCI body too.
+const handle = getRequestListener(app.fetch, { errorHandler: (error) => toFetchResponse(malformedRequest(error)) });
 // The edge handler in front, as CloudFront runs it: same token checks and body limits, denials logged.
 const edge = createViewerRequestHandler(
   {
@@ -43,7 +46,8 @@ const edge = createViewerRequestHandler(
   { log },
 );
 
-const server = createServer({ connectionsCheckingInterval: headersCheckIntervalMs(config.headersTimeoutMs) }, (req, res) => {
+// Host is checked by the adapter above, which answers with an OCI error; Node's own check answers a bare 400.
+const server = createServer({ requireHostHeader: false, connectionsCheckingInterval: headersCheckIntervalMs(config.headersTimeoutMs) }, (req, res) => {
   if (store.serveSigned && req.url?.startsWith(SIGNED_PATH_PREFIX)) {
     const started = performance.now();
     void store.serveSigned(req, res).then((status) => {
@@ -58,6 +62,7 @@ const server = createServer({ connectionsCheckingInterval: headersCheckIntervalM
   if (req.url?.includes('\\')) req.url = escapeBackslashes(req.url);
   void passEdge(edge, req, res).then((pass) => (pass ? handle(req, res) : undefined));
 });
+answerClientErrors(server, log);
 // Slow-header clients must not hold connections forever; upload bodies may legitimately take long.
 server.headersTimeout = config.headersTimeoutMs;
 server.requestTimeout = 0;

@@ -34,7 +34,7 @@ export function requireToken(auth: Auth): MiddlewareHandler<AppEnv> {
     if (!covers(verified.access, need.required)) {
       return deny(c, auth, need, { reason: 'insufficient scope', error: 'insufficient_scope', who: verified.subject });
     }
-    c.set('access', route.kind === 'catalog' ? await catalogAccess(auth, verified.subject) : tokenAccess(verified.subject, verified.access));
+    c.set('access', await accessOf(c, auth, route, verified.subject, verified.access));
     await next();
     await auditWrite(c, auth, route, verified.subject);
   };
@@ -76,6 +76,23 @@ function tokenAccess(subject: string, access: Scope[]): Access {
     canPush: (name) => allows(access, 'repository', name, 'push'),
     canDelete: (name) => allows(access, 'repository', name, 'delete'),
   };
+}
+
+/**
+ * What the token grants, except for two requests that reach beyond the repository the token names:
+ * the catalog, and a mount, whose source may be any repository the caller may pull from now, read
+ * from its memberships as the catalog does. A client may hold a token for the target alone: without
+ * `from` (the spec's automatic content discovery) there is no source to ask a scope for, and a
+ * client that caches tokens per repository (the spec's redesigned conformance suite) reuses the
+ * target's. Its holder could get a token for the source anyway.
+ */
+async function accessOf(c: Context<AppEnv>, auth: Auth, route: Route, subject: string, access: Scope[]): Promise<Access> {
+  if (route.kind === 'catalog') return catalogAccess(auth, subject);
+  const granted = tokenAccess(subject, access);
+  const mount = route.kind === 'upload-start' && c.req.method === 'POST' && c.req.query('mount') !== undefined;
+  if (!mount) return granted;
+  const pullable = await auth.authorisation.pullable(subject);
+  return { ...granted, canPull: (name) => granted.canPull(name) || pullable(name) };
 }
 
 /** The catalog shows what the caller may pull now, read from its memberships (not from the token). */

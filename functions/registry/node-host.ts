@@ -6,7 +6,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { createRegistryApp, type AppDeps } from '../../core/http/index.ts';
-import { writeNodeError } from '../../core/errors/index.ts';
+import { toFetchResponse, writeNodeError } from '../../core/errors/index.ts';
+import { malformedRequest } from '../../core/http/node-client-errors.ts';
 import { applyEdgeHeaders, ORIGIN_SECRET_HEADER, originDenied } from './origin-lock.ts';
 import { configurationFailure, type OriginRuntime } from './runtime.ts';
 
@@ -38,7 +39,8 @@ export function createNodeHost(runtime: OriginRuntime): (req: IncomingMessage, r
         return;
       }
       let listener = listeners.get(deps);
-      if (!listener) listeners.set(deps, (listener = getRequestListener(createRegistryApp(deps).fetch)));
+      // A request whose Host cannot make a URL gets the OCI body too (the server leaves Host to the adapter).
+      if (!listener) listeners.set(deps, (listener = getRequestListener(createRegistryApp(deps).fetch, { errorHandler: (error) => toFetchResponse(malformedRequest(error)) })));
       await listener(req, res);
     })().catch((error: unknown) => {
       writeNodeError(res, configurationFailure(runtime.log, error));

@@ -6,6 +6,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { emfSink, jsonLogger } from '../../core/http/index.ts';
+import { answerClientErrors } from '../../core/http/node-client-errors.ts';
 import { createAwsRuntime } from './aws-deps.ts';
 import { readFunctionConfig } from './config.ts';
 import { createNodeHost } from './node-host.ts';
@@ -13,7 +14,9 @@ import { createNodeHost } from './node-host.ts';
 const config = readFunctionConfig();
 const log = jsonLogger();
 const runtime = createAwsRuntime(config, log, emfSink({ namespace: config.metricsNamespace, service: config.service }));
-const server = createServer(createNodeHost(runtime));
+// Host is checked by the app's adapter, which answers with an OCI error (Node's own check: a bare 400).
+const server = createServer({ requireHostHeader: false }, createNodeHost(runtime));
+answerClientErrors(server, log);
 server.headersTimeout = 30_000;
 // Upload bodies may take long; the load balancer's idle timeout (60 s) must end before ours.
 server.requestTimeout = 0;

@@ -1,167 +1,198 @@
-// The distribution-spec conformance "Content Discovery" workflow (tags and referrers), against the real local host.
-import { randomBytes } from 'node:crypto';
+// The distribution-spec conformance "Content Discovery" workflow (v1.1.1, 03_discovery_test.go:
+// tags and referrers), against the real local host, with upstream's content: manifests[2] under
+// four tags, manifests[4] under tagtest0 as the subject of five referrers (two pushed before it),
+// and a referrer of manifests[3], which is never pushed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaType } from '../../core/oci/index.ts';
-import {
-  CONFIG_TYPE,
-  descriptorOf,
-  EMPTY_DESCRIPTOR,
-  EMPTY_JSON,
-  LAYER_TYPE,
-  manifestBytes,
-  ociIndex,
-  ociManifest,
-  sha256,
-  UNKNOWN_DIGEST,
-  type Desc,
-  type RegistryClient,
-} from '../support/app.ts';
+import { type RegistryClient } from '../support/app.ts';
 import { startLocalHost, type RunningRegistry } from '../support/local-host.ts';
-import { hostClient } from './host.ts';
+import { hostClient, is2xx } from './host.ts';
+import {
+  ANNOTATION,
+  configArtifact,
+  DUMMY_DIGEST,
+  EMPTY_JSON,
+  indexArtifact,
+  LAYER_BLOB,
+  layerArtifact,
+  makeConfig,
+  makeManifest,
+  REF_BLOB_A,
+  REF_BLOB_B,
+  TAG,
+  TYPE_A,
+  TYPE_B,
+  type Blob,
+} from './upstream-v1.ts';
 
 const NAME = 'conformance/discovery';
-const TYPE_A = 'application/vnd.nhl.peanut.butter.bagel';
-const TYPE_B = 'application/vnd.nhl.peanut.butter.bagel.b';
-const NOTE = 'org.opencontainers.conformance.test';
+const configs = Array.from({ length: 5 }, makeConfig);
+const manifests = configs.map(makeManifest);
+const subject = manifests[4]!;
+const aConfig = configArtifact(TYPE_A, REF_BLOB_A, subject, 'test config a');
+const aLayer = layerArtifact(TYPE_A, REF_BLOB_A, subject, 'test layer a');
+const bConfig = configArtifact(TYPE_B, REF_BLOB_B, subject, 'test config b');
+const bLayer = layerArtifact(TYPE_B, REF_BLOB_B, subject, 'test layer b');
+const cLayer = layerArtifact(TYPE_B, REF_BLOB_B, manifests[3]!);
+const index = indexArtifact([aConfig, aLayer], subject, 'test index');
+const notes = new Map([
+  [aConfig.digest, 'test config a'],
+  [aLayer.digest, 'test layer a'],
+  [bConfig.digest, 'test config b'],
+  [bLayer.digest, 'test layer b'],
+  [index.digest, 'test index'],
+]);
 
-const config = new TextEncoder().encode(JSON.stringify({ os: 'linux', architecture: 'amd64', n: 4 }));
-const layer = randomBytes(1024);
-const subjectManifest = manifestBytes(ociManifest(descriptorOf(CONFIG_TYPE, config), [descriptorOf(LAYER_TYPE, layer)]));
-const subject = descriptorOf(MediaType.ociManifest, subjectManifest);
-const missingSubject = descriptorOf(MediaType.ociManifest, manifestBytes(ociManifest(descriptorOf(CONFIG_TYPE, '{"missing":1}'), [])));
-const refBlobA = randomBytes(64);
-const refBlobB = randomBytes(64);
-const notes = new Map<string, string>();
-
-/** A referrer whose config media type is the artifact type. */
-const configArtifact = (blob: Uint8Array, type: string, note: string, about: Desc) =>
-  manifestBytes(ociManifest(descriptorOf(type, blob), [descriptorOf(LAYER_TYPE, blob)], { subject: about, annotations: { [NOTE]: note } }));
-/** A referrer with artifactType and the empty config. */
-const layerArtifact = (blob: Uint8Array, type: string, note: string, about: Desc) =>
-  manifestBytes(ociManifest(EMPTY_DESCRIPTOR, [descriptorOf(LAYER_TYPE, blob)], { artifactType: type, subject: about, annotations: { [NOTE]: note } }));
+interface Descriptor {
+  mediaType: string;
+  digest: string;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
 
 let host: RunningRegistry;
 let client: RegistryClient;
-let tags: string[] = [];
+let numTags = 4;
+let tagList: string[] = [];
 beforeAll(async () => {
   host = await startLocalHost();
   client = hostClient(host.url);
 });
 afterAll(() => host?.stop());
 
-async function pushReferrer(bytes: Uint8Array, mediaType: string, note: string, expectedSubject: string) {
-  notes.set(sha256(bytes), note);
-  const res = await client.putManifest(NAME, sha256(bytes), bytes, mediaType);
-  expect(res.status).toBe(201);
-  expect(res.headers.get('oci-subject')).toBe(expectedSubject);
+/** POST, then PUT ?digest= with Content-Length and the body → 2xx. */
+async function pushBlob(b: Blob): Promise<void> {
+  const post = await client.send('POST', `/v2/${NAME}/blobs/uploads/`);
+  const url = new URL(post.headers.get('location')!);
+  url.searchParams.set('digest', b.digest);
+  const res = await client.send('PUT', url.pathname + url.search, {
+    headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(b.bytes.byteLength) },
+    body: b.bytes,
+  });
+  expect(is2xx(res.status)).toBe(true);
 }
 
-async function referrers(digest: string, query = '') {
+async function putManifest(reference: string, m: Blob, mediaType: string, expectedSubject?: string): Promise<void> {
+  const res = await client.putManifest(NAME, reference, m.bytes, mediaType);
+  expect(is2xx(res.status)).toBe(true);
+  if (expectedSubject) expect(res.headers.get('oci-subject')).toBe(expectedSubject);
+}
+
+async function listTags(query = ''): Promise<{ status: number; tags: string[] }> {
+  const res = await client.get(`/v2/${NAME}/tags/list${query}`);
+  return { status: res.status, tags: ((await res.json()) as { tags: string[] }).tags };
+}
+
+async function referrers(digest: string, query = ''): Promise<{ res: Response; manifests: Descriptor[] }> {
   const res = await client.get(`/v2/${NAME}/referrers/${digest}${query}`);
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toBe(MediaType.ociIndex);
-  return { res, manifests: ((await res.json()) as { manifests: Desc[] }).manifests };
+  return { res, manifests: ((await res.json()) as { manifests: Descriptor[] }).manifests };
 }
 
 describe('Content Discovery', () => {
   describe('Setup', () => {
-    it('populates the registry with a blob, a layer and four tags', async () => {
-      await client.pushBlob(NAME, config);
-      await client.pushBlob(NAME, layer);
-      for (let i = 0; i < 4; i++) await client.pushManifest(NAME, `test${i}`, subjectManifest, MediaType.ociManifest);
-      // Pushed after 'test3' but sorts first.
-      await client.pushManifest(NAME, 'TEST-upper', subjectManifest, MediaType.ociManifest);
+    it('populates the registry with a config blob and the layer', async () => {
+      await pushBlob(configs[2]!);
+      await pushBlob(LAYER_BLOB);
     });
 
-    it('pushes referrers before their subject, the subject, more referrers, and one to a missing subject', async () => {
-      await client.pushBlob(NAME, EMPTY_JSON);
-      await client.pushBlob(NAME, refBlobA);
-      const a1 = configArtifact(refBlobA, TYPE_A, 'a-config', subject);
-      const a2 = layerArtifact(refBlobA, TYPE_A, 'a-layer', subject);
-      await pushReferrer(a1, MediaType.ociManifest, 'a-config', subject.digest);
-      await pushReferrer(a2, MediaType.ociManifest, 'a-layer', subject.digest);
-      const index = manifestBytes(
-        ociIndex([descriptorOf(MediaType.ociManifest, a1), descriptorOf(MediaType.ociManifest, a2)], {
-          artifactType: TYPE_B,
-          subject,
-          annotations: { [NOTE]: 'index' },
-        }),
-      );
-      await pushReferrer(index, MediaType.ociIndex, 'index', subject.digest);
-      await client.pushManifest(NAME, 'tagged', subjectManifest, MediaType.ociManifest);
-      await client.pushBlob(NAME, refBlobB);
-      await pushReferrer(configArtifact(refBlobB, TYPE_B, 'b-config', subject), MediaType.ociManifest, 'b-config', subject.digest);
-      await pushReferrer(layerArtifact(refBlobB, TYPE_B, 'b-layer', subject), MediaType.ociManifest, 'b-layer', subject.digest);
-      await pushReferrer(layerArtifact(refBlobB, TYPE_A, 'c-layer', missingSubject), MediaType.ociManifest, 'c-layer', missingSubject.digest);
+    it('populates the registry with four tags of manifests[2]', async () => {
+      for (let i = 0; i < numTags; i++) await putManifest(`test${i}`, manifests[2]!, MediaType.ociManifest);
+      tagList = (await listTags()).tags;
+      expect(tagList).toEqual(['test0', 'test1', 'test2', 'test3']);
+    });
+
+    it('references setup: referrers before and after their subject, each answered with OCI-Subject', async () => {
+      await pushBlob(EMPTY_JSON);
+      expect(EMPTY_JSON.digest).toBe('sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a');
+      await pushBlob(REF_BLOB_A);
+      await putManifest(aConfig.digest, aConfig, MediaType.ociManifest, subject.digest);
+      await putManifest(aLayer.digest, aLayer, MediaType.ociManifest, subject.digest);
+      await putManifest(index.digest, index, MediaType.ociIndex, subject.digest);
+      await pushBlob(configs[4]!);
+      await pushBlob(LAYER_BLOB);
+      await putManifest(TAG, subject, MediaType.ociManifest);
+      await pushBlob(REF_BLOB_B);
+      await putManifest(bConfig.digest, bConfig, MediaType.ociManifest, subject.digest);
+      await putManifest(bLayer.digest, bLayer, MediaType.ociManifest, subject.digest);
+      await putManifest(cLayer.digest, cLayer, MediaType.ociManifest, manifests[3]!.digest);
     });
   });
 
   describe('Listing tags', () => {
     it('GET tags/list → 200 with every tag, sorted', async () => {
-      const res = await client.get(`/v2/${NAME}/tags/list`);
-      expect(res.status).toBe(200);
-      tags = ((await res.json()) as { tags: string[] }).tags;
-      expect(tags).toEqual(['TEST-upper', 'tagged', 'test0', 'test1', 'test2', 'test3']);
+      const { status, tags } = await listTags();
+      expect(status).toBe(200);
+      tagList = tags;
+      numTags = tags.length;
+      expect(tags).toEqual(['tagtest0', 'test0', 'test1', 'test2', 'test3']);
     });
 
-    it('n limits the count and a Link header leads on', async () => {
-      const n = Math.floor(tags.length / 2);
+    it('n limits the count to exactly n, and a Link header leads on', async () => {
+      const n = Math.floor(numTags / 2);
       const res = await client.get(`/v2/${NAME}/tags/list?n=${n}`);
+      expect(res.status).toBe(200);
       const page = ((await res.json()) as { tags: string[] }).tags;
-      expect(page).toEqual(tags.slice(0, n));
+      expect(page).toEqual(tagList.slice(0, n));
       const link = /^<([^>]+)>; rel="next"$/.exec(res.headers.get('link') ?? '');
       expect(link).not.toBeNull();
       const next = await client.get(link![1]!);
-      expect(((await next.json()) as { tags: string[] }).tags).toEqual(tags.slice(n, 2 * n));
+      expect(((await next.json()) as { tags: string[] }).tags).toEqual(tagList.slice(n, 2 * n));
     });
 
     it('last sets where the list starts', async () => {
-      const n = Math.floor(tags.length / 2);
-      const res = await client.get(`/v2/${NAME}/tags/list?n=${n}&last=${tags[n - 1]}`);
-      expect(res.status).toBe(200);
-      const page = ((await res.json()) as { tags: string[] }).tags;
-      expect(page.length).toBeLessThanOrEqual(n);
-      expect(page).toEqual(tags.slice(n, 2 * n));
-      expect(page).not.toContain(tags[n - 1]);
+      const n = Math.floor(numTags / 2);
+      const first = (await listTags(`?n=${n}`)).tags;
+      const { status, tags } = await listTags(`?n=${n}&last=${first[n - 1]}`);
+      expect(status).toBe(200);
+      expect(tags.length).toBeLessThanOrEqual(n);
+      expect(tags).toEqual(tagList.slice(n, 2 * n));
+      expect(tags).not.toContain(first[n - 1]);
     });
   });
 
   describe('Listing referrers', () => {
-    it('a digest nothing refers to → 200 with an empty index', async () => {
-      expect((await referrers(UNKNOWN_DIGEST)).manifests).toEqual([]);
+    it('a digest nothing refers to (sha256 of "hello world") → 200 with an empty index', async () => {
+      expect((await referrers(DUMMY_DIGEST)).manifests).toEqual([]);
     });
 
-    it('the subject → its five referrers, each with its annotation', async () => {
-      const { manifests } = await referrers(subject.digest);
-      expect(manifests).toHaveLength(5);
-      expect(new Set(manifests.map((m) => m.digest)).size).toBe(5);
-      for (const m of manifests) expect(m.annotations).toEqual({ [NOTE]: notes.get(m.digest) });
-      expect(manifests.find((m) => notes.get(m.digest) === 'index')?.mediaType).toBe(MediaType.ociIndex);
+    it('the subject → its five referrers, each with exactly its one annotation', async () => {
+      const { manifests: found } = await referrers(subject.digest);
+      expect(found).toHaveLength(5);
+      expect(new Set(found.map((m) => m.digest))).toEqual(new Set(notes.keys()));
+      for (const m of found) expect(m.annotations).toEqual({ [ANNOTATION]: notes.get(m.digest) });
+      expect(found.find((m) => m.digest === index.digest)?.mediaType).toBe(MediaType.ociIndex);
     });
 
-    it('?artifactType= filters (OCI-Filters-Applied: artifactType)', async () => {
-      const { res, manifests } = await referrers(subject.digest, `?artifactType=${encodeURIComponent(TYPE_A)}`);
+    it('?artifactType= filters: OCI-Filters-Applied: artifactType and the two of that type', async () => {
+      const { res, manifests: found } = await referrers(subject.digest, `?artifactType=${encodeURIComponent(TYPE_A)}`);
       expect(res.headers.get('oci-filters-applied')).toBe('artifactType');
-      expect(manifests.map((m) => notes.get(m.digest)).sort()).toEqual(['a-config', 'a-layer']);
-      expect(manifests.every((m) => m.artifactType === TYPE_A)).toBe(true);
+      expect(found).toHaveLength(2);
+      expect(new Set(found.map((m) => m.digest))).toEqual(new Set([aConfig.digest, aLayer.digest]));
+      for (const m of found) expect(m.annotations).toEqual({ [ANNOTATION]: notes.get(m.digest) });
+      expect(found.every((m) => m.artifactType === TYPE_A)).toBe(true);
     });
 
-    it('a subject that was never pushed → its one referrer', async () => {
-      const { manifests } = await referrers(missingSubject.digest);
-      expect(manifests.map((m) => notes.get(m.digest))).toEqual(['c-layer']);
+    it('a subject that was never pushed (manifests[3]) → its one referrer', async () => {
+      expect((await referrers(manifests[3]!.digest)).manifests.map((m) => m.digest)).toEqual([cLayer.digest]);
     });
   });
 
   describe('Teardown', () => {
-    it('deletes the referrers, then the tagged manifest and its tags', async () => {
-      for (const digest of notes.keys()) expect((await client.delete(`/v2/${NAME}/manifests/${digest}`)).status).toBe(202);
+    // Upstream accepts 2xx, 404 or 405 for each delete: the index first, then the subject before its referrers.
+    it('deletes the manifests → 202; their tags and referrer entries go with them', async () => {
+      for (const m of [index, manifests[2]!, subject, aConfig, aLayer, bConfig, bLayer, cLayer]) {
+        expect((await client.delete(`/v2/${NAME}/manifests/${m.digest}`)).status).toBe(202);
+      }
       expect((await referrers(subject.digest)).manifests).toEqual([]);
-      expect((await referrers(missingSubject.digest)).manifests).toEqual([]);
-      expect((await client.delete(`/v2/${NAME}/manifests/${subject.digest}`)).status).toBe(202);
-      const res = await client.get(`/v2/${NAME}/tags/list`);
-      expect(((await res.json()) as { tags: string[] }).tags).toEqual([]);
-      for (const blob of [config, layer, EMPTY_JSON, refBlobA, refBlobB]) {
-        expect((await client.delete(`/v2/${NAME}/blobs/${sha256(blob)}`)).status).toBe(202);
+      expect((await referrers(manifests[3]!.digest)).manifests).toEqual([]);
+      expect((await listTags()).tags).toEqual([]);
+    });
+
+    it('deletes the blobs → 202', async () => {
+      for (const b of [configs[2]!, LAYER_BLOB, configs[4]!, REF_BLOB_A, REF_BLOB_B, EMPTY_JSON]) {
+        expect((await client.delete(`/v2/${NAME}/blobs/${b.digest}`)).status).toBe(202);
       }
     });
   });

@@ -1,7 +1,8 @@
 // The hostile-input corpus runner: one real local host per file, a table of cases (one `it` each),
 // then checks that nothing the corpus sent changed what a legitimate client sees or what the index
-// holds. A case names the status and spec code it expects; `code: null` marks an answer Node's HTTP
-// layer gives before the registry sees the request (a bare 4xx, no JSON body required).
+// holds. A case names the status and spec code it expects (requests Node's parser refuses carry the
+// OCI body too, written by the host's clientError handler); `code: null` marks an answer that is
+// no error (a 2xx a case checks by other means).
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';

@@ -27,7 +27,8 @@ export async function getManifest(c: Context<AppEnv>, name: string, reference: s
 
 export async function putManifest(c: Context<AppEnv>, name: string, reference: string): Promise<Response> {
   const ref = requireReference(reference);
-  const tags = [...(ref.tag ? [ref.tag] : []), ...(c.req.queries('tag') ?? []).map(requireTag)];
+  const tagParams = (c.req.queries('tag') ?? []).map(requireTag);
+  const tags = [...(ref.tag ? [ref.tag] : []), ...tagParams];
   const body = await readBody(c, MAX_MANIFEST_BYTES);
   const contentType = c.req.header('content-type')?.split(';')[0]?.trim() || undefined;
   const stored = await c.var.deps.registry.manifests.put({ name, tags: [...new Set(tags)], digest: ref.digest, body, contentType });
@@ -36,6 +37,8 @@ export async function putManifest(c: Context<AppEnv>, name: string, reference: s
     'Docker-Content-Digest': stored.digest,
   };
   if (stored.subject) headers['OCI-Subject'] = stored.subject;
+  // The spec's main branch: a push with `tag` parameters MUST name every accepted tag in OCI-Tag.
+  if (tagParams.length > 0) headers['OCI-Tag'] = [...new Set(tags)].join(', ');
   return c.body(null, 201, headers);
 }
 

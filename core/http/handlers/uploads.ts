@@ -4,6 +4,7 @@ import { paths } from '../../oci/index.ts';
 import type { UploadSession } from '../../registry/index.ts';
 import { rangeHeader } from '../../registry/upload-sessions.ts';
 import type { AppEnv } from '../app-env.ts';
+import { LAMBDA_BODY_LIMIT } from '../lambda-limits.ts';
 import { bodyStream, contentLength, contentRange } from '../request-body.ts';
 import { absoluteUrl } from '../urls.ts';
 import { requireDigest, requireName } from '../validate.ts';
@@ -86,13 +87,23 @@ function blobCreated(c: Context<AppEnv>, name: string, digest: string): Response
 }
 
 function sessionResponse(c: Context<AppEnv>, name: string, session: UploadSession, status: 202 | 204): Response {
-  const { objects } = c.var.deps.registry.deps;
   return c.body(null, status, {
     Location: absoluteUrl(c, paths.upload(name, session.uuid)),
     Range: rangeHeader(session.offset),
     'Docker-Upload-UUID': session.uuid,
-    'OCI-Chunk-Min-Length': String(objects.limits.minPartSize),
+    'OCI-Chunk-Min-Length': String(chunkMinLength(c)),
     'Content-Length': '0',
   });
+}
+
+/**
+ * The chunk size to ask of clients: a storage part, so chunks need no staging. Behind Lambda's
+ * body cap (no upload service in front of this function) a part does not fit in one request, and
+ * a client that honours the header (the spec's conformance suite does) would only get 413s; smaller
+ * chunks are staged until they make a part, so the cap itself is asked for.
+ */
+function chunkMinLength(c: Context<AppEnv>): number {
+  const { minPartSize } = c.var.deps.registry.deps.objects.limits;
+  return c.var.deps.http.lambdaLimits ? Math.min(minPartSize, LAMBDA_BODY_LIMIT) : minPartSize;
 }
 
