@@ -65,6 +65,7 @@ export interface Endpoint {
 
 /** Chunks of a streamed upload: memory holds one chunk, whatever the blob's size. */
 export const CHUNK_BYTES = 8 * 1024 * 1024;
+const MIN_CHUNK_BYTES = 1024 * 1024;
 
 export class RemoteEndpoint implements Endpoint {
   readonly label: string;
@@ -179,13 +180,21 @@ export class RemoteEndpoint implements Endpoint {
     let location = at;
     let offset = from;
     const resumedFrom = from;
-    const chunkBytes = Math.max(this.chunkBytes, minChunk);
+    let chunkBytes = Math.max(this.chunkBytes, minChunk);
     let sent = 0;
     if (offset < size) {
       let buffered: Uint8Array[] = [];
       let bufferedBytes = 0;
-      const flush = async (bytes: Uint8Array) => {
-        location = await this.client.patchUpload(repo, location, bytes, offset);
+      const flush = async (bytes: Uint8Array): Promise<void> => {
+        try {
+          location = await this.client.patchUpload(repo, location, bytes, offset);
+        } catch (error) {
+          // A body too large for the remote (Cirrus behind Lambda takes ~4 MiB): halve the chunks from here on.
+          if (!(error instanceof RemoteError) || error.status !== 413 || bytes.byteLength <= MIN_CHUNK_BYTES) throw error;
+          chunkBytes = Math.max(MIN_CHUNK_BYTES, Math.floor(bytes.byteLength / 2));
+          for (let at = 0; at < bytes.byteLength; at += chunkBytes) await flush(bytes.subarray(at, at + chunkBytes));
+          return;
+        }
         offset += bytes.byteLength;
         sent += bytes.byteLength;
         await checkpoint.save(location);

@@ -293,4 +293,25 @@ describe('replication to another registry over the distribution API', () => {
     expect(reconciled.ok).toBe(true);
     expect(reconciled.totals.outcomes['in-sync']).toBeGreaterThanOrEqual(2);
   });
+
+  it('a remote that refuses large bodies (413, as Cirrus behind Lambda does over 4 MiB) gets smaller chunks', async () => {
+    const big = layer(5 * 1024 * 1024 + 7);
+    const image = await push(source.client, imageOf('cap/app', [big]), 'v1');
+    await addRule('cap', { repos: ['cap/*'] });
+    const sizes: number[] = [];
+    const remote = (_rule: unknown, client: DistributionClient): Endpoint => {
+      const wrapped = Object.create(client) as DistributionClient;
+      wrapped.patchUpload = async (repo, location, chunk, start) => {
+        if (chunk.byteLength > 4 * 1024 * 1024) throw new RemoteError('PATCH: 413 SIZE_INVALID', 413, 'SIZE_INVALID');
+        sizes.push(chunk.byteLength);
+        return client.patchUpload(repo, location, chunk, start);
+      };
+      return new RemoteEndpoint(wrapped);
+    };
+    const result = await run({ rule: 'cap', trigger: 'run' }, replicationDeps(source, { remote }));
+    expect(result.ok, JSON.stringify(result.totals.failures)).toBe(true);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(4 * 1024 * 1024);
+    expect(sha256((await storedBlob(dest, 'cap/app', sha256(big)))!)).toBe(sha256(big));
+    expect(await tagDigest(dest, 'cap/app', 'v1')).toBe(image.digest);
+  });
 });
