@@ -92,8 +92,21 @@ export function replicationTasks(deps: ReplicationDeps) {
   const mountHints = new Map<string, string>();
   const inFlight = new Map<string, Promise<unknown>>();
 
+  // One client per rule version in this process: its tokens serve every item of a run (a warm Lambda's too).
+  const clients = new Map<string, DistributionClient>();
+  async function clientOf(rule: ReplicationRule): Promise<DistributionClient> {
+    const key = `${rule.name}@${rule.createdAt}`;
+    let client = clients.get(key);
+    if (!client) {
+      client = new DistributionClient(rule.remote.url, await rules.credentials(rule.name));
+      if (clients.size > 100) clients.clear();
+      clients.set(key, client);
+    }
+    return client;
+  }
+
   async function sides(rule: ReplicationRule): Promise<{ source: Endpoint; destination: Endpoint; remote: Endpoint }> {
-    const client = new DistributionClient(rule.remote.url, await rules.credentials(rule.name));
+    const client = await clientOf(rule);
     const remote = deps.remote ? deps.remote(rule, client) : new RemoteEndpoint(client);
     const local = new LocalEndpoint(registry);
     return rule.direction === 'push' ? { source: local, destination: remote, remote } : { source: remote, destination: local, remote };
