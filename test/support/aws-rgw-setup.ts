@@ -39,11 +39,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await Promise.allSettled([rgw?.stop(), dynamo?.stop()]);
     await removeTree(dynamoDir);
   };
-  try {
-    [rgw, dynamo] = await Promise.all([startRgwCluster({ minPartSize: 1024 }), startLocalAwsServer('dynalite', dynamoDir, { removeOnOrphan: true })]);
-  } catch (error) {
+  const [rgwStarted, dynamoStarted] = await Promise.allSettled([
+    startRgwCluster({ minPartSize: 1024 }),
+    startLocalAwsServer('dynalite', dynamoDir, { removeOnOrphan: true }),
+  ]);
+  if (rgwStarted.status === 'fulfilled') rgw = rgwStarted.value;
+  if (dynamoStarted.status === 'fulfilled') dynamo = dynamoStarted.value;
+  if (!rgw || !dynamo) {
     await stop();
-    throw error;
+    throw rgwStarted.status === 'rejected' ? rgwStarted.reason : (dynamoStarted as PromiseRejectedResult).reason;
   }
   const cluster = rgw;
   console.log(
