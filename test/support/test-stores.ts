@@ -72,11 +72,38 @@ async function openAwsStore(dir: string, options: { minPartSize?: number }): Pro
  */
 export async function hostBackendEnv(dataDir: string): Promise<Record<string, string>> {
   if (testBackend() !== 'aws-rgw') return { CIRRUS_BACKEND: 'embedded' };
-  const name = `cirrus-host-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`;
+  const name = hostStoreName(dataDir);
   const own = await createTableAndBucket(name);
   own.s3.destroy();
   own.dynamo.destroy();
   return awsEnv(name);
+}
+
+/**
+ * The store a local host started by `startLocalHost` over `dataDir` writes to (see hostBackendEnv),
+ * opened beside it, for tests that read what the host wrote.
+ */
+export async function openHostStore(dataDir: string): Promise<{ table: Table; objects: ObjectStore; close(): Promise<void> }> {
+  if (testBackend() !== 'aws-rgw') {
+    const table = new SqliteTable(join(dataDir, 'index.db'));
+    const objects = new FsObjectStore({ root: join(dataDir, 'store'), publicUrl: '', signingSecret: randomBytes(32) });
+    return { table, objects, close: () => table.close() };
+  }
+  const name = hostStoreName(dataDir);
+  const dynamo = sharedDynamoClient();
+  const s3 = rgwS3Client();
+  return {
+    table: new DynamoDbTable({ client: dynamo, tableName: name }),
+    objects: new S3ObjectStore({ client: s3, bucket: name }),
+    close: async () => {
+      dynamo.destroy();
+      s3.destroy();
+    },
+  };
+}
+
+function hostStoreName(dataDir: string): string {
+  return `cirrus-host-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`;
 }
 
 /**
