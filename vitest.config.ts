@@ -22,8 +22,8 @@ const awsRgw = [
 // out with a message naming the packages.
 const missingCeph = missingCephBinaries();
 if (missingCeph.length > 0) {
-  const message = `aws-rgw project: ${missingCephMessage(missingCeph)}`;
-  if (process.env.CI) throw new Error(`${message} (required under CI)`);
+  const message = missingCephMessage(missingCeph);
+  if (process.env.CI) throw new Error(`the aws-rgw project needs Ceph: ${message} (required under CI)`);
   console.warn(`skipping the aws-rgw project: ${message}`);
 }
 const awsRgwProject: TestProjectInlineConfiguration = {
