@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { testBackend } from './backend.ts';
+import { hostBackendEnv } from './test-stores.ts';
 import { makeTempDir, removeTree } from './tmp.ts';
 
 export interface RunningRegistry {
@@ -48,9 +48,9 @@ export function startTargetRegistry(opts: { env?: Record<string, string>; dataDi
 
 /**
  * Starts `bin/local-host.ts` on a free loopback port, auth off, and waits for its
- * `{"event":"listening","url":…}` line on stdout. Its store is the tests' backend (CIRRUS_BACKEND
- * from CIRRUS_TEST_BACKEND: embedded, or aws-local with dynalite and s3rver as the host's children
- * under its data dir) unless `env` names another.
+ * `{"event":"listening","url":…}` line on stdout. Its store is the tests' backend (from
+ * CIRRUS_TEST_BACKEND: embedded, or on aws-rgw CIRRUS_BACKEND=aws over a table and a bucket named
+ * after its data dir on the run's dynalite and RGW: see hostBackendEnv) unless `env` names another.
  */
 export async function startLocalHost(
   opts: { env?: Record<string, string>; dataDir?: string; /** default bin/local-host.ts */ entry?: string } = {},
@@ -58,6 +58,7 @@ export async function startLocalHost(
   const ownDir = opts.dataDir ? undefined : await makeTempDir('host');
   const dataDir = opts.dataDir ?? ownDir!;
   const entry = opts.entry ?? join(REPO_ROOT, 'bin', 'local-host.ts');
+  const backendEnv = opts.env?.CIRRUS_BACKEND ? {} : await hostBackendEnv(dataDir);
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: REPO_ROOT,
     env: {
@@ -66,7 +67,7 @@ export async function startLocalHost(
       PORT: '0',
       CIRRUS_DATA_DIR: dataDir,
       CIRRUS_AUTH: 'off',
-      CIRRUS_BACKEND: testBackend(),
+      ...backendEnv,
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

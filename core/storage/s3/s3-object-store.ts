@@ -12,7 +12,10 @@
  *   in the ETags this adapter hands out (`<part>.<size>.<S3 ETag>`); callers store them
  *   opaquely, as the port asks.
  * - Only PutObject, GetObject, HeadObject, DeleteObject, Put/GetObjectTagging, ListObjectsV2 and
- *   the multipart calls without ListParts or UploadPartCopy are used.
+ *   the multipart calls without UploadPartCopy are used; ListParts only when a completion fails
+ *   with a 500, to tell an unknown upload from a fault: Ceph's RGW answers a completion of an
+ *   aborted upload, or of an upload under another key, with 500 InternalError ("This multipart
+ *   completion is already in progress") where S3 answers NoSuchUpload.
  */
 import { tmpdir } from 'node:os';
 import type { Readable } from 'node:stream';
@@ -24,6 +27,7 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListPartsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   PutObjectTaggingCommand,
@@ -208,8 +212,24 @@ export class S3ObjectStore implements ObjectStore {
     });
     await this.client
       .send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: listed } }))
-      .catch(mapMultipartError(key, uploadId));
+      .catch(async (error: unknown) => {
+        if (httpStatus(error) === 500 && !(await this.uploadExists(key, uploadId))) {
+          throw new StorageError(`no multipart upload ${uploadId} for ${key}`, 'no-such-upload');
+        }
+        return mapMultipartError(key, uploadId)(error);
+      });
     return { size };
+  }
+
+  /** False only when S3 says the upload is unknown under this key (RGW: NoSuchKey after an abort). */
+  private async uploadExists(key: string, uploadId: string): Promise<boolean> {
+    try {
+      await this.client.send(new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MaxParts: 1 }));
+      return true;
+    } catch (error) {
+      const code = errorCode(error);
+      return !(code === 'NoSuchUpload' || code === 'NoSuchKey');
+    }
   }
 
   async abortMultipart(key: string, uploadId: string): Promise<void> {
