@@ -1,6 +1,6 @@
 /** The local host's configuration: read once from the environment into a frozen object. */
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import { z } from '../core/config/env-schema.ts';
 
 const schema = z.object({
   HOST: z.string().default('127.0.0.1'),

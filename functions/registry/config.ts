@@ -3,7 +3,7 @@
  * cold start from the environment infra sets, into a frozen object. Secrets are never in the
  * environment: only the ARNs of the Secrets Manager secrets that hold them.
  */
-import { z } from 'zod';
+import { z } from '../../core/config/env-schema.ts';
 
 const schema = z.object({
   CIRRUS_TABLE: z.string().min(1),

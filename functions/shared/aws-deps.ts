@@ -3,7 +3,7 @@
  * environment (zod) into a frozen object, clients built once per cold start.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import { z } from '../../core/config/env-schema.ts';
 import { defaultSettings, type RegistryDeps } from '../../core/registry/index.ts';
 import { DynamoDbTable } from '../../core/storage/dynamodb/dynamodb-table.ts';
 import { createS3Client } from '../../core/storage/s3/s3-client.ts';
