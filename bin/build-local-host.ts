@@ -38,6 +38,8 @@ export function buildLocalHost(): string {
       format: 'esm',
       platform: 'node',
       target: 'node22',
+      // ESM builds of dependencies where they ship one (hash-wasm's `main` is UMD), as infra/bundle does.
+      mainFields: ['module', 'main'],
       minifyWhitespace: true,
       minifySyntax: true,
       // Bundled CommonJS dependencies call `require` for Node built-ins.
