@@ -22,8 +22,14 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT_DIR = join(ROOT, 'dist', 'local-host');
 export const LOCAL_HOST_BUNDLE = join(OUT_DIR, 'local-host.mjs');
 
-/** Node flags the local host runs with (package.json's start script says the same). */
-export const LOCAL_HOST_NODE_FLAGS = ['--disable-warning=ExperimentalWarning'];
+/**
+ * Node flags the local host runs with (package.json's start script says the same).
+ * --max-semi-space-size=2 (MiB; V8 grows it to 16 by default): a push moves a socket chunk's worth
+ * of short-lived objects per 64 KiB, and their backing stores are freed only when the young
+ * generation is collected; a small one is collected often. Measured with a streamed 1 GiB push
+ * (under load): peak RSS 108 MB with the default, 93 MB at 2, 86 MB at 1, no change in push time.
+ */
+export const LOCAL_HOST_NODE_FLAGS = ['--disable-warning=ExperimentalWarning', '--max-semi-space-size=2'];
 
 export function buildLocalHost(): string {
   const staging = `${OUT_DIR}.${process.pid}-${Date.now()}`;
