@@ -39,7 +39,7 @@ for (const [name, bundle, limit] of bundles) {
 }
 const cold = measureColdStart(join(out, 'registry'));
 console.log(
-  `registry cold start   ${cold.ms.toFixed(0)} ms to the first answer (GET /v2/ → ${cold.status}), RSS ${(cold.rssBytes / MB).toFixed(0)} MiB` +
+  `registry cold start   ${cold.ms.toFixed(0)} ms to the first answer (GET /v2/ → ${cold.status}; CPU ${cold.cpuMs.toFixed(0)} ms), RSS ${(cold.rssBytes / MB).toFixed(0)} MiB` +
     ` (fresh Node ${process.version} process with --enable-source-maps, median of 5; origin lock and auth off)`,
 );
 if (failed) process.exit(1);

@@ -13,6 +13,8 @@ import { pathToFileURL } from 'node:url';
 export interface ColdStart {
   /** From the process's time origin to the handler's answer. */
   ms: number;
+  /** CPU (user + system) the process used until then: less disturbed by a busy machine than `ms`. */
+  cpuMs: number;
   rssBytes: number;
   status: number;
 }
@@ -28,7 +30,8 @@ const event = {
 };
 const result = await handler(event, {});
 const ms = performance.now();
-process.stderr.write(JSON.stringify({ ms, rssBytes: process.memoryUsage.rss(), status: result.statusCode }) + '\\n');
+const cpu = process.cpuUsage();
+process.stderr.write(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage.rss(), status: result.statusCode }) + '\\n');
 `;
 
 /** Median of `runs` fresh processes (each run is one cold start). */
