@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { buildLocalHost, LOCAL_HOST_NODE_FLAGS } from '../../bin/build-local-host.ts';
+import { buildLocalHost, LOCAL_HOST_ENV, LOCAL_HOST_NODE_FLAGS } from '../../bin/build-local-host.ts';
 import { testBackend } from './backend.ts';
 import { makeTempDir, removeTree } from './tmp.ts';
 
@@ -68,6 +68,7 @@ export async function startLocalHost(
     cwd: REPO_ROOT,
     env: {
       ...process.env,
+      ...LOCAL_HOST_ENV,
       HOST: '127.0.0.1',
       PORT: '0',
       CIRRUS_DATA_DIR: dataDir,
