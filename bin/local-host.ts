@@ -74,7 +74,7 @@ server.listen(config.port, config.host, () => {
  * A large request body leaves its socket chunks behind, some promoted to V8's old generation with
  * their 64 KiB backing stores, which only a full GC frees (and V8 starts one late, counting
  * external memory loosely): RSS grew by about 8 MB with every 1 GiB push, measured over three.
- * One full GC when such a request ends (a few ms on this small heap) brings each push back to the
+ * One full GC when such a request ends (cheap on a heap of about 10 MB) brings each push back to the
  * same peak. Needs --expose-gc (package.json's start script); without it, nothing happens.
  */
 const LARGE_BODY_BYTES = 64 * 1024 * 1024;
