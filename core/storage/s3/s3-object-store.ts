@@ -38,11 +38,10 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { StorageError, type Body, type ByteRange, type CompletedPart, type MultipartLimits, type ObjectInfo, type ObjectStore } from '../../ports/object-store.ts';
 import { ByteReader, exactBody, iterate, LengthMismatchError, spool } from './bodies.ts';
 import { decodePartTag, encodePartTag, partTarget } from './parts.ts';
+import { S3_MIN_PART_SIZE, s3Limits } from './limits.ts';
 
 const MiB = 1024 * 1024;
 const MAX_LIST_PAGE = 1000;
-/** S3's minimum size of every part but the last. */
-const S3_MIN_PART_SIZE = 5 * MiB;
 
 export interface S3ObjectStoreOptions {
   client: S3Client;
@@ -68,7 +67,7 @@ export class S3ObjectStore implements ObjectStore {
     if (!Number.isSafeInteger(minPartSize) || minPartSize < 1 || minPartSize > S3_MIN_PART_SIZE) {
       throw new RangeError(`minPartSize must be an integer from 1 to ${S3_MIN_PART_SIZE}, not ${minPartSize}`);
     }
-    this.limits = { minPartSize, maxPartSize: 5 * 1024 * MiB, maxParts: 10_000 };
+    this.limits = s3Limits(minPartSize);
     this.client = options.client;
     this.bucket = options.bucket;
     this.spoolDir = options.spoolDir ?? tmpdir();
