@@ -2,7 +2,7 @@
 import { tmpdir } from "node:os";
 import type { TargetName } from "./targets.ts";
 
-export const PHASES = ["push", "pull", "small", "head"] as const;
+export const PHASES = ["push", "pull", "pull-curl", "small", "head"] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface Options {
@@ -25,8 +25,8 @@ const USAGE = `usage: npm run bench -- [options]
   --runs N             runs per measurement, median reported (default 3)   env BENCH_RUNS
   --only NAME          cirrus | distribution (default both)                env BENCH_ONLY
   --backend NAME       CIRRUS_BACKEND for the Cirrus host (default unset)  env BENCH_BACKEND
-  --phases LIST        subset of push,pull,small,head (default all;        env BENCH_PHASES
-                       pull needs push, so push runs whenever pull does)
+  --phases LIST        subset of push,pull,pull-curl,small,head (default   env BENCH_PHASES
+                       all; pull and pull-curl need push, which then runs)
   --small-pushes N     small images pushed per round (default 50)          env BENCH_SMALL_PUSHES
   --head-seconds N     HEAD load duration per run (default 10)             env BENCH_HEAD_SECONDS
   --head-connections N HEAD load concurrency (default 32)                  env BENCH_HEAD_CONNECTIONS
@@ -74,7 +74,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     if (!(PHASES as readonly string[]).includes(p)) throw new Error(`--phases: unknown phase ${p} (known: ${PHASES.join(", ")})`);
     phases.add(p as Phase);
   }
-  if (phases.has("pull")) phases.add("push");
+  if (phases.has("pull") || phases.has("pull-curl")) phases.add("push");
   return {
     layerMiB: int("layer-mib", 1024),
     runs: int("runs", 3),

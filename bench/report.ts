@@ -21,10 +21,11 @@ export interface Floor {
 }
 
 const MB = 1e6;
+const MiB = 2 ** 20;
 
 /** CPU used by unrelated processes (and kernel writeback) while timed operations ran, as % of all cores. */
 export function noisePercent(r: TargetResult): number {
-  const all = [...(r.push?.runs ?? []), ...(r.pull?.runs ?? []), ...(r.small?.runs ?? []), ...(r.head?.cpu ?? [])];
+  const all = [...(r.push?.runs ?? []), ...(r.pull?.runs ?? []), ...(r.pullCurl?.runs ?? []), ...(r.small?.runs ?? []), ...(r.head?.cpu ?? [])];
   const other = all.reduce((a, t) => a + t.otherCpuS, 0);
   const capacity = all.reduce((a, t) => a + (t.wallMs / 1000) * cpus().length, 0);
   return capacity > 0 ? (other / capacity) * 100 : NaN;
@@ -45,6 +46,8 @@ export function comparisonRows(c: TargetResult | undefined, d: TargetResult | un
   return [
     row("push big layer", "MiB/s", "higher", (r) => r.push?.medianMiBPerS),
     row("pull big layer", "MiB/s", "higher", (r) => r.pull?.medianMiBPerS),
+    row("curl -L of the big blob", "MB/s", "higher", (r) => r.pullCurl?.medianMBPerS),
+    row("server CPU per GiB served to curl -L", "s", "lower", (r) => r.pullCurl?.serverCpuSPerGiB),
     row("small pushes", "pushes/s", "higher", (r) => r.small?.medianPushesPerS),
     row("HEAD manifest by tag", "req/s", "higher", (r) => r.head?.medianRps),
     row("HEAD p99 latency", "ms", "lower", (r) => r.head?.medianP99Ms),
@@ -95,13 +98,19 @@ export function floors(rows: Row[], c: TargetResult | undefined, d: TargetResult
   // VmHWM is gone with the process if it died: fall back to the 100 ms samples, which can only under-read.
   const hwm = c?.rss.pushVmHwmBytes;
   const rss = c && hwm !== undefined ? (!Number.isNaN(hwm) ? hwm : c.rss.pushSampledPeakBytes || undefined) : undefined;
-  const rssFloor: Floor = { name: "Cirrus peak RSS during big push", requirement: "≤ 200 MB (VmHWM)", value: rss === undefined ? undefined : rss / MB, pass: rss === undefined ? undefined : rss / MB <= 200 };
+  const rssFloor: Floor = { name: "Cirrus peak RSS during big push (MiB)", requirement: "≤ 100 MiB (VmHWM)", value: rss === undefined ? undefined : rss / MiB, pass: rss === undefined ? undefined : rss / MiB <= 100 };
+  const idle = c?.rss.afterStartBytes;
+  const idleFloor: Floor = { name: "Cirrus RSS after start (MiB)", requirement: "≤ 60 MiB (VmRSS)", value: idle === undefined || Number.isNaN(idle) ? undefined : idle / MiB, pass: idle === undefined || Number.isNaN(idle) ? undefined : idle / MiB <= 60 };
   if (c && hwm !== undefined && (c.errors.push || Number.isNaN(hwm))) rssFloor.note = "pushes did not all complete";
+  const curlCpu = ratioOf("server CPU per GiB served to curl -L");
   const out = [
     ratioFloor("push MiB/s ratio", "push big layer", (r) => r.push?.mibPerS),
     ratioFloor("pull MiB/s ratio", "pull big layer", (r) => r.pull?.mibPerS),
+    ratioFloor("curl -L MB/s ratio", "curl -L of the big blob", (r) => r.pullCurl?.mbPerS),
+    { name: "curl -L server CPU per GiB ratio", requirement: "Cirrus/Distribution ≤ 1.0", value: curlCpu, pass: curlCpu === undefined ? undefined : curlCpu <= 1.0 },
     head,
     rssFloor,
+    idleFloor,
   ];
   if (layerMiB !== 1024) for (const f of out) f.note = [f.note, `layer is ${layerMiB} MiB, floors are defined for 1024 MiB: indicative only`].filter(Boolean).join("; ");
   return out;

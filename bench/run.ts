@@ -1,4 +1,5 @@
-// Cirrus vs Distribution 2.8 benchmark: push/pull of a big layer, small pushes, HEAD load, RSS.
+// Cirrus vs Distribution 2.8 benchmark: push/pull of a big layer (skopeo, and the blob alone with
+// curl -L), small pushes, HEAD load, RSS.
 // `npm run bench -- --help` for options. Each registry runs alone (one after the other) on its
 // own loopback port with a fresh data dir; every process and temp dir is cleaned up, also on ctrl-C.
 import { execFileSync } from "node:child_process";
@@ -94,7 +95,7 @@ async function main(): Promise<number> {
   installSignalHandlers();
   const opts = parseOptions(process.argv.slice(2), process.env);
   const targets: TargetName[] = opts.only ? [opts.only] : ["cirrus", "distribution"];
-  await requireTools(["skopeo", "ab", "sync", ...(targets.includes("distribution") ? ["docker-registry"] : [])]);
+  await requireTools(["skopeo", "ab", "sync", "curl", ...(targets.includes("distribution") ? ["docker-registry"] : [])]);
   const startedAt = new Date();
   const t0 = Date.now();
 

@@ -37,6 +37,8 @@ export interface TargetResult {
   serverCmdline: string;
   push?: { runs: Timed[]; mibPerS: number[]; medianMiBPerS: number };
   pull?: { runs: Timed[]; mibPerS: number[]; medianMiBPerS: number };
+  /** `curl -L` of the big layer's blob (redirect followed): the registry's own serving rate, no client work. */
+  pullCurl?: { runs: Timed[]; mbPerS: number[]; medianMBPerS: number; serverCpuSPerGiB: number };
   small?: { count: number; runs: Timed[]; pushesPerS: number[]; medianPushesPerS: number };
   head?: { url: string; warmup: HeadLoadResult; runs: HeadLoadResult[]; cpu: Timed[]; medianRps: number; medianP99Ms: number; serverCpuUsPerRequest: number };
   rss: {
@@ -183,6 +185,34 @@ export async function runScenario(target: Target, fx: Fixtures, opts: Options, t
         log(`${name} pull ${i + 1}/${fx.big.length}: ${rate(t)}`);
       }
       result.pull = { runs, mibPerS: mibps(runs), medianMiBPerS: median(mibps(runs)) };
+    });
+
+    // 2b. the big layer's blob alone with curl -L (following the redirect to the signed URL), to
+    // /dev/null: what the registry serves per second and per CPU second, without skopeo's own work.
+    await section("pull-curl", async () => {
+      if (pushed.length === 0) throw new Error("no big image was pushed");
+      const runs: Timed[] = [];
+      for (let i = 0; i < fx.big.length; i++) {
+        const tag = pushed[i % pushed.length]!;
+        // The layer as the registry holds it (skopeo may have recompressed it on the way).
+        const manifest = await fetch(`http://${hostPort}/v2/bench/big/manifests/${tag}`, { headers: { accept: HEAD_ACCEPT } });
+        if (!manifest.ok) throw new Error(`GET manifest bench/big:${tag} answered ${manifest.status}`);
+        const layer = ((await manifest.json()) as { layers: Array<{ digest: string; size: number }> }).layers[0]!;
+        const url = `http://${hostPort}/v2/bench/big/blobs/${layer.digest}`;
+        await settle();
+        sampler.enter("pull-curl");
+        let got = "";
+        const t = await timed(serverPid, async () => {
+          got = (await execOk("curl", ["-sSfL", "-o", "/dev/null", "-w", "%{size_download}", url], { timeoutMs: 600_000 })).stdout.trim();
+        });
+        sampler.enter("idle");
+        if (Number(got) !== layer.size) throw new Error(`curl -L ${url} got ${got} bytes, expected ${layer.size}`);
+        runs.push(t);
+        log(`${name} curl -L ${i + 1}/${fx.big.length}: ${(t.wallMs / 1000).toFixed(2)} s, ${(fx.bigLayerBytes / 1e6 / (t.wallMs / 1000)).toFixed(0)} MB/s (server CPU ${t.serverCpuS.toFixed(2)} s, curl CPU ${t.clientCpuS.toFixed(2)} s)`);
+      }
+      const mbPerS = runs.map((t) => fx.bigLayerBytes / 1e6 / (t.wallMs / 1000));
+      const cpuPerGiB = runs.map((t) => t.serverCpuS / (fx.bigLayerBytes / 2 ** 30));
+      result.pullCurl = { runs, mbPerS, medianMBPerS: median(mbPerS), serverCpuSPerGiB: median(cpuPerGiB) };
     });
 
     // 3. rounds of small pushes, each image distinct, each to its own tag.

@@ -31,7 +31,6 @@ import {
   type WorkItem,
 } from '../core/replication/index.ts';
 import type { RegistryDeps } from '../core/registry/index.ts';
-import { runReplicationWorkflow } from './replication-workflow.ts';
 
 
 export type ReplicationHostConfig = Readonly<{
@@ -131,6 +130,8 @@ export function startReplicationHost(deps: RegistryDeps, config: ReplicationHost
 
   async function execute(input: ReplicationInput): Promise<ReplicationResult | undefined> {
     try {
+      // Loaded on the first run: a host without rules never pays for the interpreter.
+      const { runReplicationWorkflow } = await import('./replication-workflow.ts');
       const result = await runReplicationWorkflow(replicationDeps, input, config.retryIntervalMs !== undefined ? { retryIntervalMs: config.retryIntervalMs } : {});
       metrics.record(result);
       const { totals } = result;

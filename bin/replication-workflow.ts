@@ -6,8 +6,9 @@
  * names (functions/replication-*), built over the given store. The local host's triggers,
  * `cirrus replication run` and the tests all go through here.
  */
-import { readFileSync } from 'node:fs';
 import { StateMachine } from 'aws-local-stepfunctions';
+// Imported, not read from disk: the local host runs from a bundle, where paths beside this file do not exist.
+import checkedIn from '../infra/generated/replication.asl.json' with { type: 'json' };
 import { createHandler as copyHandler } from '../functions/replication-copy/index.ts';
 import { createHandler as finishHandler } from '../functions/replication-finish/index.ts';
 import { createHandler as planHandler } from '../functions/replication-plan/index.ts';
@@ -24,9 +25,8 @@ export type ReplicationRole = (typeof REPLICATION_ROLES)[number];
 type Json = unknown;
 type Definition = { States: Record<string, { Type: string; Resource?: string }> };
 
-let cached: Definition | undefined;
 export function loadReplicationDefinition(): Definition {
-  return (cached ??= JSON.parse(readFileSync(REPLICATION_DEFINITION_PATH, 'utf8')) as Definition);
+  return checkedIn as unknown as Definition;
 }
 
 export interface ReplicationWorkflowOptions {

@@ -4,9 +4,8 @@
  * bytes carry its digest (the tag set at commit) as Docker-Content-Digest: a GET of a blob ends
  * here after the redirect, and the spec's main branch requires the header on that answer.
  */
-import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import { codes, toErrorResponse, writeNodeError, type ErrorCode } from '../core/errors/index.ts';
 import type { FsObjectStore } from '../core/storage/fs/fs-object-store.ts';
 import { verifySignedPath } from '../core/storage/fs/signed-url.ts';
@@ -21,9 +20,21 @@ export async function serveSignedObject(
   if (req.method !== 'GET' && req.method !== 'HEAD') return deny(res, codes.UNSUPPORTED, 'only GET and HEAD');
   const check = verifySignedPath(secret, url.pathname, url.searchParams, Math.floor(Date.now() / 1000));
   if (!check.ok) return deny(res, codes.DENIED, `signed URL ${check.reason}`);
-  const path = objects.pathOf(check.key);
-  const info = await objects.head(check.key).catch(() => undefined);
-  if (!info) return deny(res, codes.BLOB_UNKNOWN, 'object not found');
+  const file = await open(objects.pathOf(check.key), 'r').catch(() => undefined);
+  if (!file) return deny(res, codes.BLOB_UNKNOWN, 'object not found');
+  try {
+    const digest = (await objects.head(check.key).catch(() => undefined))?.tags?.digest;
+    return await serveFile(req, res, file, digest);
+  } catch {
+    res.destroy();
+    return 500;
+  } finally {
+    await file.close();
+  }
+}
+
+async function serveFile(req: IncomingMessage, res: ServerResponse, file: FileHandle, digest: string | undefined): Promise<number> {
+  const info = await file.stat();
 
   const range = parseRange(req.headers.range, info.size);
   if (range === 'unsatisfiable') {
@@ -37,15 +48,51 @@ export async function serveSignedObject(
     'Accept-Ranges': 'bytes',
   };
   if (range) headers['Content-Range'] = `bytes ${start}-${end}/${info.size}`;
-  if (info.tags?.digest) headers['Docker-Content-Digest'] = info.tags.digest;
+  if (digest) headers['Docker-Content-Digest'] = digest;
   const status = range ? 206 : 200;
   res.writeHead(status, headers);
   if (req.method === 'HEAD' || info.size === 0) {
     res.end();
     return status;
   }
-  await pipeline(createReadStream(path, { start, end, highWaterMark: 1024 * 1024 }), res).catch(() => res.destroy());
+  // A client that goes away mid-body is no failure of ours: the response stays what it was.
+  await sendRange(file, start, end, res).then(() => res.end(), () => res.destroy());
   return status;
+}
+
+/** Size of each read and socket write; two such buffers per response in flight. */
+const CHUNK = 1024 * 1024;
+
+/**
+ * Node has no sendfile: bytes go disk → buffer → socket. Two buffers, reused for the whole
+ * response, alternate: one is read into while the other is being written, and a buffer is read
+ * into again only after its write has called back (which is also the socket's backpressure).
+ * Against fs.createReadStream piped to the response (a new 1 MiB buffer per read, freed by GC),
+ * this allocates 2 MiB per response whatever its size, which saves CPU (page faults, GC) and the
+ * RSS that garbage held.
+ */
+async function sendRange(file: FileHandle, start: number, end: number, res: ServerResponse): Promise<void> {
+  const buffers = [Buffer.allocUnsafeSlow(Math.min(CHUNK, end - start + 1)), Buffer.allocUnsafeSlow(Math.min(CHUNK, end - start + 1))] as const;
+  let position = start;
+  let turn = 0;
+  let writing: Promise<void> | undefined;
+  while (position <= end) {
+    const buffer = buffers[turn]!;
+    const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.byteLength, end - position + 1), position);
+    if (bytesRead === 0) throw new Error('the object is shorter than it was');
+    position += bytesRead;
+    await writing;
+    writing = write(res, buffer.subarray(0, bytesRead));
+    turn ^= 1;
+  }
+  await writing;
+}
+
+function write(res: ServerResponse, bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (res.destroyed) return reject(new Error('the client went away'));
+    res.write(bytes, (error) => (error ? reject(error) : resolve()));
+  });
 }
 
 /** A single `bytes=` range; multiple ranges are served whole (as S3 does). */

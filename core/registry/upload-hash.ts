@@ -10,7 +10,7 @@
  * leaves the hash exactly at the last acknowledged offset.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createSHA256, type IHasher } from 'hash-wasm';
+import type { IHasher } from 'hash-wasm';
 
 export interface SessionHash {
   update(chunk: Uint8Array): void;
@@ -34,7 +34,7 @@ export class UploadHashes {
     if (saved) return this.resumable(await loadWasm(saved));
     if (offset !== 0) return undefined;
     if (this.mode === 'resumable') {
-      const hasher = await createSHA256();
+      const hasher = await wasmSha256();
       hasher.init();
       return this.resumable(hasher);
     }
@@ -88,8 +88,14 @@ export class UploadHashes {
   }
 }
 
+/** hash-wasm (its wasm inlined, ~260 KB of code) loads on a resumable session's first use only. */
+async function wasmSha256(): Promise<IHasher> {
+  const { createSHA256 } = await import('hash-wasm');
+  return createSHA256();
+}
+
 async function loadWasm(state: Uint8Array): Promise<IHasher> {
-  const hasher = await createSHA256();
+  const hasher = await wasmSha256();
   hasher.load(state);
   return hasher;
 }

@@ -3,29 +3,33 @@
  * signing key from Secrets Manager. The key is read again after the secrets' cache lifetime, and
  * the app rebuilt when its version changed, so a key rotation needs no redeploy of the origins.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createHostAuth, importSigningKey } from '../../core/auth/index.ts';
 import type { AppDeps, Logger, MetricsSink } from '../../core/http/index.ts';
 import { defaultSettings, Registry } from '../../core/registry/index.ts';
-import { DynamoDbTable } from '../../core/storage/dynamodb/dynamodb-table.ts';
-import { createS3Client } from '../../core/storage/s3/s3-client.ts';
-import { S3ObjectStore } from '../../core/storage/s3/s3-object-store.ts';
+import { lazyObjectStore, lazyTable } from '../../core/storage/lazy.ts';
+import { s3Limits } from '../../core/storage/s3/limits.ts';
 import type { FunctionConfig } from './config.ts';
 import { secretOriginLock } from './origin-lock.ts';
 import { ConfigurationError, type OriginRuntime } from './runtime.ts';
-import { CachedSecret, secretsManagerSource } from './secrets.ts';
+import { CachedSecret, secretsManagerClient, secretsManagerSource } from './secrets.ts';
 
 export function createAwsRuntime(config: FunctionConfig, log: Required<Logger>, metrics?: MetricsSink): OriginRuntime {
-  const table = new DynamoDbTable({ client: new DynamoDBClient({}), tableName: config.table });
-  const objects = new S3ObjectStore({ client: createS3Client({}), bucket: config.bucket, spoolDir: config.spoolDir });
+  // The AWS SDK is evaluated when a request first needs it, not at cold start (core/storage/lazy.ts).
+  const table = lazyTable(async () => {
+    const [{ DynamoDBClient }, { DynamoDbTable }] = await Promise.all([import('@aws-sdk/client-dynamodb'), import('../../core/storage/dynamodb/dynamodb-table.ts')]);
+    return new DynamoDbTable({ client: new DynamoDBClient({}), tableName: config.table });
+  });
+  const objects = lazyObjectStore(s3Limits(), async () => {
+    const [{ createS3Client }, { S3ObjectStore }] = await Promise.all([import('../../core/storage/s3/s3-client.ts'), import('../../core/storage/s3/s3-object-store.ts')]);
+    return new S3ObjectStore({ client: createS3Client({}), bucket: config.bucket, spoolDir: config.spoolDir });
+  });
   const registry = new Registry({
     table,
     objects,
     settings: { ...defaultSettings, hashMode: config.hashMode, uploadTtlSeconds: config.uploadTtlSeconds, signedUrlSeconds: config.signedUrlSeconds },
     now: Date.now,
   });
-  const secrets = new SecretsManagerClient({});
+  const secrets = secretsManagerClient();
   const ttlMs = config.secretsTtlSeconds * 1000;
   const originLock = config.originSecretArn
     ? secretOriginLock(new CachedSecret(secretsManagerSource(secrets, config.originSecretArn), ttlMs, Date.now, ['AWSCURRENT', 'AWSPREVIOUS']))

@@ -3,7 +3,7 @@
  * cache's lifetime without a redeploy. Both the current and the previous version are kept: while
  * a rotation spreads (CloudFront's configuration, warm instances), either is accepted.
  */
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 export type SecretStage = 'AWSCURRENT' | 'AWSPREVIOUS';
 
@@ -17,11 +17,18 @@ export interface SecretSource {
   read(stage: SecretStage): Promise<SecretVersion | undefined>;
 }
 
-export function secretsManagerSource(client: SecretsManagerClient, secretId: string): SecretSource {
+/** A Secrets Manager client whose SDK module is imported on first use (see core/storage/lazy.ts). */
+export function secretsManagerClient(): () => Promise<SecretsManagerClient> {
+  let client: Promise<SecretsManagerClient> | undefined;
+  return () => (client ??= import('@aws-sdk/client-secrets-manager').then(({ SecretsManagerClient }) => new SecretsManagerClient({})));
+}
+
+export function secretsManagerSource(client: () => Promise<SecretsManagerClient>, secretId: string): SecretSource {
   return {
     async read(stage) {
       try {
-        const out = await client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }));
+        const { GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+        const out = await (await client()).send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }));
         if (out.SecretString === undefined || out.VersionId === undefined) return undefined;
         return { value: out.SecretString, versionId: out.VersionId };
       } catch (error) {

@@ -2,8 +2,7 @@
  * Bundling with the local esbuild (no Docker): the registry function, the upload service and the
  * viewer-request handler, as minified ESM for Node 22. Used at synth time (the edge bundle, whose
  * configuration is baked in, and the upload service's image directory) and by `npm run bundle`.
- * The registry Lambda itself is bundled by NodejsFunction with the same options
- * (constructs/registry-function.ts).
+ * The registry Lambda is bundled here too, split (constructs/registry-function.ts).
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,10 +55,21 @@ export interface Bundle {
   zippedBytes: number;
 }
 
-/** Registry function or upload service: `index.mjs` (+ source map, read with --enable-source-maps). */
-export function bundleNode(entry: string, dir: string = mkdtempSync(join(tmpdir(), 'cirrus-bundle-')), file = 'index.mjs'): Bundle {
+/**
+ * Registry function or upload service: `index.mjs` (+ source map, read with --enable-source-maps).
+ * With `split`, code behind dynamic imports (the AWS SDK: core/storage/lazy.ts) goes to chunk
+ * files beside it, so a cold start neither reads nor compiles it: V8 compiling the whole bundle
+ * was most of the registry function's cold start.
+ */
+export function bundleNode(entry: string, dir: string = mkdtempSync(join(tmpdir(), 'cirrus-bundle-')), options: { split?: boolean } = {}): Bundle {
   mkdirSync(dir, { recursive: true });
-  buildSync({ ...nodeOptions(entry, join(dir, file)), sourcemap: true, sourcesContent: false });
+  const base = nodeOptions(entry, join(dir, 'index.mjs'));
+  if (options.split) {
+    const { outfile: _, ...rest } = base;
+    buildSync({ ...rest, outdir: dir, entryNames: 'index', chunkNames: 'chunk-[hash]', outExtension: { '.js': '.mjs' }, splitting: true, sourcemap: true, sourcesContent: false });
+  } else {
+    buildSync({ ...base, sourcemap: true, sourcesContent: false });
+  }
   return describe(dir);
 }
 

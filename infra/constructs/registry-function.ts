@@ -1,18 +1,19 @@
 /**
  * RegistryFunction: how every Lambda function of the registry is built. Node 22 on arm64, an ESM
- * bundle made by NodejsFunction with the local esbuild (never Docker), minified, with source maps
+ * bundle made with the local esbuild (never Docker; infra/bundle), minified, split, with source maps
  * read at run time, and a log group of its own with a retention. Its role may write to that log
  * group only (not AWSLambdaBasicExecutionRole, which allows every group of the account); all other
  * permissions come from the bind helpers (bind.ts).
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ESM_REQUIRE_BANNER, NODE_TARGET, PROJECT_ROOT } from '../bundle/esbuild.ts';
+import { bundleNode } from '../bundle/esbuild.ts';
 
 export interface RegistryFunctionProps {
   /** Entry file, relative to the project root. */
@@ -59,27 +60,10 @@ export class RegistryFunction extends Construct {
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
     } satisfies Partial<lambda.FunctionProps>;
 
-    this.fn = props.prebuilt
-      ? new lambda.Function(this, 'Function', { ...common, handler: 'index.handler', code: lambda.Code.fromAsset(props.prebuilt) })
-      : new NodejsFunction(this, 'Function', {
-          ...common,
-          entry: join(PROJECT_ROOT, props.entry),
-          handler: 'handler',
-          projectRoot: PROJECT_ROOT,
-          depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-          bundling: {
-            format: OutputFormat.ESM,
-            target: NODE_TARGET,
-            minify: true,
-            sourceMap: true,
-            sourcesContent: false,
-            mainFields: ['module', 'main'],
-            banner: ESM_REQUIRE_BANNER,
-            // Everything bundled, the AWS SDK too: the versions tested are the versions run.
-            externalModules: [],
-            forceDockerBundling: false,
-          },
-        });
+    // Bundled here rather than by NodejsFunction, which writes one file: split, the AWS SDK sits in
+    // chunks a cold start does not read until a request needs it (infra/bundle/esbuild.ts).
+    const code = props.prebuilt ?? bundleNode(props.entry, mkdtempSync(join(tmpdir(), 'cirrus-function-')), { split: true }).dir;
+    this.fn = new lambda.Function(this, 'Function', { ...common, handler: 'index.handler', code: lambda.Code.fromAsset(code) });
     Validations.of(this.fn).acknowledge({ id: 'AwsSolutions-L1', reason: NODE_22_REASON });
   }
 }

@@ -8,7 +8,7 @@ export function hostClient(url: string): RegistryClient {
   return new RegistryClient(fetchTransport(url));
 }
 
-/** GET blob: expects a 307 with the digest, then follows Location (on the host, or S3's on aws-local), optionally with Range. */
+/** GET blob: expects a 307 with the digest, then follows Location (on the host, or S3's on aws-rgw), optionally with Range. */
 export async function pullBlob(baseUrl: string, name: string, digest: string, range?: string): Promise<{ res: Response; bytes: Buffer }> {
   const redirect = await fetch(`${baseUrl}/v2/${name}/blobs/${digest}`, { redirect: 'manual' });
   expect(redirect.status).toBe(307);

@@ -5,7 +5,7 @@ import { DeleteTableCommand, GetItemCommand, type DynamoDBClient } from '@aws-sd
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Attributes } from '../../core/ports/table.ts';
 import { DynamoDbTable } from '../../core/storage/dynamodb/dynamodb-table.ts';
-import { startDynalite, type LocalDynamo } from '../support/aws-local.ts';
+import { startDynalite, type LocalDynamo } from '../support/aws-servers.ts';
 import { cleanUp } from '../support/tmp.ts';
 import { tableContract } from './table-contract.ts';
 import { expectSameAttribute } from './table-expectations.ts';

@@ -2,11 +2,10 @@
 // blobs and child manifests exist, acknowledged pushes survive. Checked through the API as a client
 // sees it, and in the SQLite index file itself (read-only, beside the running host). Garbage —
 // orphan objects, upload sessions, catalog entries without tags — is allowed.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { expect } from 'vitest';
-import { decodeAttributes } from '../../core/storage/attribute-codec.ts';
+import type { Attributes } from '../../core/ports/index.ts';
+import { allItems } from '../../core/registry/paging.ts';
+import { openHostStore } from '../support/test-stores.ts';
 import { expectOciError, sha256, withDeadline } from './support.ts';
 
 export interface Ack {
@@ -83,14 +82,39 @@ async function inBatches<T>(items: T[], work: (item: T) => Promise<unknown>, siz
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(work));
 }
 
-/** The same invariants read straight from the index file, down to the object files items name. */
-export async function checkIndexFile(dataDir: string): Promise<void> {
-  const db = new DatabaseSync(join(dataDir, 'index.db'), { readOnly: true });
+/**
+ * The same invariants read straight from the host's store (the SQLite index and the files, or the
+ * DynamoDB table and the S3 bucket), down to the objects items name.
+ */
+export async function checkIndex(dataDir: string): Promise<void> {
+  const store = await openHostStore(dataDir);
   try {
-    const rows = db.prepare("SELECT pk, sk, attrs FROM items WHERE pk LIKE 'REPO#%' OR pk LIKE 'BLOB#%'").all() as Array<{ pk: string; sk: string; attrs: string }>;
-    const items = new Map(rows.map((r) => [`${r.pk}|${r.sk}`, decodeAttributes(r.attrs)]));
+    const rows: Array<{ pk: string; sk: string }> = [];
+    const items = new Map<string, Attributes>();
+    for (const prefix of ['REPO#', 'BLOB#']) {
+      let after: string | undefined;
+      do {
+        const page = await store.table.scanPartitions!(prefix, after === undefined ? {} : { after });
+        for (const pk of page.keys) {
+          for await (const item of allItems(store.table, pk)) {
+            rows.push({ pk: item.pk, sk: item.sk });
+            items.set(`${item.pk}|${item.sk}`, item.attrs);
+          }
+        }
+        after = page.next;
+      } while (after !== undefined);
+    }
     const has = (pk: string, sk: string) => items.has(`${pk}|${sk}`);
-    const object = (key: unknown) => existsSync(join(dataDir, 'store', 'objects', key as string));
+    const objectKeys = new Set<string>();
+    for (const { pk, sk } of rows) {
+      const attrs = items.get(`${pk}|${sk}`)!;
+      if ((pk.startsWith('BLOB#') && sk === 'BLOB') || (pk.startsWith('REPO#') && sk.startsWith('MANIFEST#') && attrs.key !== undefined)) {
+        objectKeys.add(String(attrs.key));
+      }
+    }
+    const present = new Set<string>();
+    await Promise.all([...objectKeys].map(async (key) => (await store.objects.head(key)) && present.add(key)));
+    const object = (key: unknown) => present.has(String(key));
     const problems: string[] = [];
     for (const { pk, sk } of rows) {
       const attrs = items.get(`${pk}|${sk}`)!;
@@ -109,6 +133,6 @@ export async function checkIndexFile(dataDir: string): Promise<void> {
     }
     expect(problems).toEqual([]);
   } finally {
-    db.close();
+    await store.close();
   }
 }

@@ -2,6 +2,7 @@
  * The registry function as `npm run bundle` and NodejsFunction build it: one ESM file that loads
  * on Node 22 and answers a Function URL event.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -10,9 +11,12 @@ import type { FunctionUrlResult } from '../../functions/registry/lambda-host.ts'
 import { functionUrlEvent } from './support.ts';
 
 describe('registry bundle', () => {
-  it('loads and serves GET /v2/ (under 1 MiB zipped)', async () => {
-    const bundle = bundleNode(ENTRIES.registry);
-    expect(bundle.files).toEqual(['index.mjs', 'index.mjs.map']);
+  it('loads and serves GET /v2/ (under 1 MiB zipped), the AWS SDK left in chunks it does not load', async () => {
+    const bundle = bundleNode(ENTRIES.registry, undefined, { split: true });
+    expect(bundle.files).toContain('index.mjs');
+    expect(bundle.files).toContain('index.mjs.map');
+    // The SDK alone is over 600 KB minified; what a cold start compiles is far less.
+    expect(readFileSync(join(bundle.dir, 'index.mjs')).byteLength).toBeLessThan(300 * 1024);
     expect(bundle.zippedBytes).toBeLessThan(1024 * 1024);
     const saved = { ...process.env };
     Object.assign(process.env, {

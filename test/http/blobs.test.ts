@@ -19,7 +19,7 @@ describe('GET /v2/<name>/blobs/<digest>', () => {
     expect(res.headers.get('docker-content-digest')).toBe(digest);
     expect(res.headers.get('cache-control')).toBe('no-store');
     const location = res.headers.get('location')!;
-    // Embedded: relative, the local host serves it on whatever name the client used; aws-local: S3's.
+    // Embedded: relative, the local host serves it on whatever name the client used; aws-rgw: S3's (RGW's).
     const key = expectSignedLocation(location, 'http://localhost');
     expect(key).toMatch(/^blobs\/[0-9a-f-]{36}$/);
     const expires = signedExpiry(location);

@@ -1,4 +1,4 @@
-// The real registry app over a fresh store (embedded, or the AWS adapters on aws-local: see
+// The real registry app over a fresh store (embedded, or the AWS adapters on aws-rgw: see
 // backend.ts) with a temp dir of its own, for `app.request()` tests, and a tiny client whose
 // transport is either `app.request()` or `fetch()` against a running host.
 import { createHash, randomBytes } from 'node:crypto';
@@ -18,7 +18,7 @@ export interface TestAppOptions {
   settings?: Partial<RegistrySettings>;
   /**
    * The object store's minimum part size (default S3's 5 MiB); small values keep chunked tests
-   * small (on aws-local too: the S3 adapter's test-only option, which s3rver does not check).
+   * small (on aws-rgw too: the S3 adapter's test-only option; the test cluster's RGW takes parts down to 1 KiB).
    */
   minPartSize?: number;
   /** The registry's clock (ms since the epoch). */
@@ -126,7 +126,7 @@ export async function itemsOf(table: Table, pk: string, prefix?: string): Promis
 
 /**
  * The bytes a blob GET leads to. Undefined when the GET is not a 307. The 307's signed URL is
- * fetched when it is absolute (aws-local: s3rver serves it, as S3 would); a signed `/_objects/<key>`
+ * fetched when it is absolute (aws-rgw: RGW serves it, as S3 would); a signed `/_objects/<key>`
  * path is read from the object store (the local host, not the app, serves those paths).
  */
 export async function readBlob(t: Pick<TestApp, 'client' | 'objects'>, name: string, digest: string): Promise<Uint8Array | undefined> {

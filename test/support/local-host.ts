@@ -6,7 +6,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { testBackend } from './backend.ts';
+import { buildLocalHost, LOCAL_HOST_ENV, LOCAL_HOST_NODE_FLAGS } from '../../bin/build-local-host.ts';
+import { hostBackendEnv } from './test-stores.ts';
 import { makeTempDir, removeTree } from './tmp.ts';
 
 export interface RunningRegistry {
@@ -46,27 +47,34 @@ export function startTargetRegistry(opts: { env?: Record<string, string>; dataDi
   return testTarget() === 'distribution' ? startDistribution({ dataDir: opts.dataDir }) : startLocalHost(opts);
 }
 
+/** The bundle `npm start` runs, built once per process (the build renames files into place, so workers may race). */
+let bundle: string | undefined;
+
 /**
- * Starts `bin/local-host.ts` on a free loopback port, auth off, and waits for its
- * `{"event":"listening","url":…}` line on stdout. Its store is the tests' backend (CIRRUS_BACKEND
- * from CIRRUS_TEST_BACKEND: embedded, or aws-local with dynalite and s3rver as the host's children
- * under its data dir) unless `env` names another.
+ * Starts the local host as `npm start` runs it (its bundle, rebuilt from the sources once per
+ * process; or a `.ts` entry under tsx) on a free loopback port, auth off, and waits for its
+ * `{"event":"listening","url":…}` line on stdout. Its store is the tests' backend (from
+ * CIRRUS_TEST_BACKEND: embedded, or on aws-rgw CIRRUS_BACKEND=aws over a table and a bucket named
+ * after its data dir on the run's dynalite and RGW: see hostBackendEnv) unless `env` names another.
  */
 export async function startLocalHost(
-  opts: { env?: Record<string, string>; dataDir?: string; /** default bin/local-host.ts */ entry?: string } = {},
+  opts: { env?: Record<string, string>; dataDir?: string; /** default: the bundle of bin/local-host.ts */ entry?: string } = {},
 ): Promise<RunningRegistry> {
   const ownDir = opts.dataDir ? undefined : await makeTempDir('host');
   const dataDir = opts.dataDir ?? ownDir!;
-  const entry = opts.entry ?? join(REPO_ROOT, 'bin', 'local-host.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const entry = opts.entry ?? (bundle ??= buildLocalHost());
+  const args = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [...LOCAL_HOST_NODE_FLAGS, entry];
+  const backendEnv = opts.env?.CIRRUS_BACKEND ? {} : await hostBackendEnv(dataDir);
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: {
       ...process.env,
+      ...LOCAL_HOST_ENV,
       HOST: '127.0.0.1',
       PORT: '0',
       CIRRUS_DATA_DIR: dataDir,
       CIRRUS_AUTH: 'off',
-      CIRRUS_BACKEND: testBackend(),
+      ...backendEnv,
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

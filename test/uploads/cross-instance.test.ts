@@ -3,20 +3,20 @@
  * (CIRRUS_HASH_MODE=resumable), and the chunks of one upload alternated between them. The blob
  * must verify and pull byte-identical from either host. A host in `fast` mode cannot continue
  * another's session and says so cleanly. The one store: on embedded, one data dir (SQLite in WAL
- * mode and the same files); on aws-local, one table and one bucket on dynalite and s3rver, the
+ * mode and the same files); on aws-rgw, one table and one bucket on dynalite and Ceph RGW, the
  * hosts in CIRRUS_BACKEND=aws mode, as Lambdas share DynamoDB and S3.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onAwsLocal } from '../support/backend.ts';
+import { onAws } from '../support/backend.ts';
 import { startLocalHost, type RunningRegistry } from '../support/local-host.ts';
-import { openSharedAwsLocalStore } from '../support/test-stores.ts';
+import { openSharedAwsStore } from '../support/test-stores.ts';
 import { makeTempDir, removeTree } from '../support/tmp.ts';
 
 const MiB = 1024 * 1024;
 
 let dataDir: string;
-let store: Awaited<ReturnType<typeof openSharedAwsLocalStore>> | undefined;
+let store: Awaited<ReturnType<typeof openSharedAwsStore>> | undefined;
 let a: RunningRegistry;
 let b: RunningRegistry;
 let fast: RunningRegistry;
@@ -28,7 +28,7 @@ function startHost(hashMode: 'resumable' | 'fast'): Promise<RunningRegistry> {
 
 beforeAll(async () => {
   dataDir = await makeTempDir('shared');
-  if (onAwsLocal) store = await openSharedAwsLocalStore();
+  if (onAws) store = await openSharedAwsStore();
   a = await startHost('resumable');
   b = await startHost('resumable');
   fast = await startHost('fast');

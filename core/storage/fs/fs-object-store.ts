@@ -10,13 +10,11 @@
  * streamed as one large part is committed without copying its bytes.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { StorageError, type Body, type ByteRange, type CompletedPart, type MultipartLimits, type ObjectInfo, type ObjectStore } from '../../ports/object-store.ts';
-import { coalesce } from '../../bytes/coalesce.ts';
+import { iterate } from '../../bytes/byte-reader.ts';
+import { writeCoalesced } from '../../bytes/coalesce.ts';
 import { signPath } from './signed-url.ts';
 
 const KEY = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
@@ -151,8 +149,14 @@ export class FsObjectStore implements ObjectStore {
       files.push(file);
     }
     const assembled = files[0] as string;
-    for (const file of files.slice(1)) {
-      await pipeline(createReadStream(file), createWriteStream(assembled, { flags: 'a' }));
+    if (files.length > 1) {
+      const out = await open(assembled, 'a');
+      try {
+        const buffer = Buffer.allocUnsafeSlow(1024 * 1024);
+        for (const file of files.slice(1)) await appendFile(file, out, buffer);
+      } finally {
+        await out.close();
+      }
     }
     const size = (await stat(assembled)).size;
     await this.commit(assembled, key);
@@ -206,20 +210,31 @@ function checkKey(key: string): string {
 }
 
 async function writeBody(path: string, body: Body): Promise<number> {
-  let size = 0;
-  const counted = async function* (source: Body) {
-    if (source instanceof Uint8Array) {
-      size += source.byteLength;
-      yield source;
-      return;
+  const handle = await open(path, 'w');
+  try {
+    return await writeCoalesced(iterate(body), (bytes) => writeAll(handle, bytes));
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Appends `from` to the open `to` through one reused buffer (parts joined at completion). */
+async function appendFile(from: string, to: FileHandle, buffer: Buffer): Promise<void> {
+  const source = await open(from, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await source.read(buffer, 0, buffer.byteLength, null);
+      if (bytesRead === 0) return;
+      await writeAll(to, buffer.subarray(0, bytesRead));
     }
-    for await (const chunk of source) {
-      size += chunk.byteLength;
-      yield chunk;
-    }
-  };
-  await pipeline(Readable.from(coalesce(counted(body)), { objectMode: false }), createWriteStream(path));
-  return size;
+  } finally {
+    await source.close();
+  }
+}
+
+async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.byteLength) offset += (await handle.write(bytes, offset, bytes.byteLength - offset)).bytesWritten;
 }
 
 function ifMissing<T>(fallback: T) {

@@ -12,7 +12,10 @@
  *   in the ETags this adapter hands out (`<part>.<size>.<S3 ETag>`); callers store them
  *   opaquely, as the port asks.
  * - Only PutObject, GetObject, HeadObject, DeleteObject, Put/GetObjectTagging, ListObjectsV2 and
- *   the multipart calls without ListParts or UploadPartCopy are used.
+ *   the multipart calls without UploadPartCopy are used; ListParts only when a completion fails
+ *   with a 500, to tell an unknown upload from a fault: Ceph's RGW answers a completion of an
+ *   aborted upload, or of an upload under another key, with 500 InternalError ("This multipart
+ *   completion is already in progress") where S3 answers NoSuchUpload.
  */
 import { tmpdir } from 'node:os';
 import type { Readable } from 'node:stream';
@@ -24,6 +27,7 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListPartsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   PutObjectTaggingCommand,
@@ -34,11 +38,10 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { StorageError, type Body, type ByteRange, type CompletedPart, type MultipartLimits, type ObjectInfo, type ObjectStore } from '../../ports/object-store.ts';
 import { ByteReader, exactBody, iterate, LengthMismatchError, spool } from './bodies.ts';
 import { decodePartTag, encodePartTag, partTarget } from './parts.ts';
+import { S3_MIN_PART_SIZE, s3Limits } from './limits.ts';
 
 const MiB = 1024 * 1024;
 const MAX_LIST_PAGE = 1000;
-/** S3's minimum size of every part but the last. */
-const S3_MIN_PART_SIZE = 5 * MiB;
 
 export interface S3ObjectStoreOptions {
   client: S3Client;
@@ -64,7 +67,7 @@ export class S3ObjectStore implements ObjectStore {
     if (!Number.isSafeInteger(minPartSize) || minPartSize < 1 || minPartSize > S3_MIN_PART_SIZE) {
       throw new RangeError(`minPartSize must be an integer from 1 to ${S3_MIN_PART_SIZE}, not ${minPartSize}`);
     }
-    this.limits = { minPartSize, maxPartSize: 5 * 1024 * MiB, maxParts: 10_000 };
+    this.limits = s3Limits(minPartSize);
     this.client = options.client;
     this.bucket = options.bucket;
     this.spoolDir = options.spoolDir ?? tmpdir();
@@ -208,8 +211,24 @@ export class S3ObjectStore implements ObjectStore {
     });
     await this.client
       .send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: listed } }))
-      .catch(mapMultipartError(key, uploadId));
+      .catch(async (error: unknown) => {
+        if (httpStatus(error) === 500 && !(await this.uploadExists(key, uploadId))) {
+          throw new StorageError(`no multipart upload ${uploadId} for ${key}`, 'no-such-upload');
+        }
+        return mapMultipartError(key, uploadId)(error);
+      });
     return { size };
+  }
+
+  /** False only when S3 says the upload is unknown under this key (RGW: NoSuchKey after an abort). */
+  private async uploadExists(key: string, uploadId: string): Promise<boolean> {
+    try {
+      await this.client.send(new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MaxParts: 1 }));
+      return true;
+    } catch (error) {
+      const code = errorCode(error);
+      return !(code === 'NoSuchUpload' || code === 'NoSuchKey');
+    }
   }
 
   async abortMultipart(key: string, uploadId: string): Promise<void> {

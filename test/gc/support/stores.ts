@@ -1,12 +1,12 @@
-// The two backends GC runs over in these tests: the embedded store (SQLite + files, in a temp
-// dir) and the AWS adapters over dynalite and s3rver (this worker's shared pair; each store gets
-// a table and a bucket of its own). Plus the registry app over a store, a movable clock,
+// The backend GC runs over in these tests, the project's (CIRRUS_TEST_BACKEND): the embedded store
+// (SQLite + files, in a temp dir) in the embedded project, and the AWS adapters over the run's
+// dynalite and Ceph RGW in the aws-rgw project (each store gets a table and a bucket of its own,
+// removed on close; GC's aborts reach RGW's AbortMultipartUpload). Plus the registry app over a store, a movable clock,
 // and a pull that follows the blob redirect to the bytes on either backend.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import type { Hono } from 'hono';
 import { createRegistryApp, silentLogger, type AppEnv } from '../../../core/http/index.ts';
 import type { ObjectStore, Table } from '../../../core/ports/index.ts';
@@ -15,12 +15,12 @@ import { DynamoDbTable } from '../../../core/storage/dynamodb/dynamodb-table.ts'
 import { FsObjectStore } from '../../../core/storage/fs/fs-object-store.ts';
 import { S3ObjectStore } from '../../../core/storage/s3/s3-object-store.ts';
 import { SqliteTable } from '../../../core/storage/sqlite/sqlite-table.ts';
-import { withoutAbortOnS3rver } from '../../../bin/aws-local-servers.ts';
-import { sharedAwsLocal } from '../../support/aws-local.ts';
+import { testBackend } from '../../support/backend.ts';
+import { createTableAndBucket } from '../../support/test-stores.ts';
 import { appTransport, RegistryClient } from '../../support/app.ts';
 
 export type BackendKind = 'embedded' | 'aws';
-export const BACKENDS: BackendKind[] = ['embedded', 'aws'];
+export const BACKENDS: BackendKind[] = [testBackend() === 'aws-rgw' ? 'aws' : 'embedded'];
 
 export interface Store {
   kind: BackendKind;
@@ -44,21 +44,12 @@ export async function openStore(kind: BackendKind, options: { minPartSize?: numb
       },
     };
   }
-  const servers = await sharedAwsLocal();
-  const name = `cirrus-gc-${randomUUID().slice(0, 8)}`;
-  const dynamo = servers.dynamodbClient();
-  const s3 = servers.s3Client();
-  const table = new DynamoDbTable({ client: dynamo, tableName: name });
-  await table.createTableIfMissing();
-  await s3.send(new CreateBucketCommand({ Bucket: name }));
+  const own = await createTableAndBucket(`cirrus-gc-${randomUUID().slice(0, 8)}`);
   return {
     kind,
-    table,
-    objects: withoutAbortOnS3rver(new S3ObjectStore({ client: s3, bucket: name, minPartSize: options.minPartSize })),
-    close: async () => {
-      dynamo.destroy();
-      s3.destroy();
-    },
+    table: new DynamoDbTable({ client: own.dynamo, tableName: own.name }),
+    objects: new S3ObjectStore({ client: own.s3, bucket: own.name, minPartSize: options.minPartSize }),
+    close: own.remove,
   };
 }
 
