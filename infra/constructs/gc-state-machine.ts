@@ -17,10 +17,10 @@ import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { workflowStateMachine } from './workflow-state-machine.ts';
 
 export interface GcStateMachineProps {
   /** functions/gc-start: opens a run (run id, mark start, cutoff). */
@@ -81,17 +81,7 @@ export class GcStateMachine extends Construct {
     });
     phases.itemProcessor(route);
 
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      definitionBody: sfn.DefinitionBody.fromChainable(begin.next(phases).next(finish)),
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      timeout: Duration.hours(24),
-      tracingEnabled: true,
-      logs: {
-        destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH }),
-        level: sfn.LogLevel.ERROR,
-        includeExecutionData: false,
-      },
-    });
+    this.stateMachine = workflowStateMachine(this, begin.next(phases).next(finish));
 
     this.schedule = new events.Rule(this, 'Schedule', {
       description: 'Starts the registry garbage collection',

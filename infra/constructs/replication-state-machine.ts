@@ -14,10 +14,10 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { workflowStateMachine } from './workflow-state-machine.ts';
 
 export interface ReplicationStateMachineProps {
   /** functions/replication-plan: opens the run, then a page of work items at a time. */
@@ -78,16 +78,6 @@ export class ReplicationStateMachine extends Construct {
     });
     const more = new sfn.Choice(this, 'MorePages').when(sfn.Condition.isPresent('$.cursor'), plan).otherwise(finish);
 
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      definitionBody: sfn.DefinitionBody.fromChainable(plan.next(items).next(more)),
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      timeout: Duration.hours(24),
-      tracingEnabled: true,
-      logs: {
-        destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH }),
-        level: sfn.LogLevel.ERROR,
-        includeExecutionData: false,
-      },
-    });
+    this.stateMachine = workflowStateMachine(this, plan.next(items).next(more));
   }
 }
