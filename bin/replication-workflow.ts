@@ -6,14 +6,13 @@
  * names (functions/replication-*), built over the given store. The local host's triggers,
  * `cirrus replication run` and the tests all go through here.
  */
-import { StateMachine } from 'aws-local-stepfunctions';
 // Imported, not read from disk: the local host runs from a bundle, where paths beside this file do not exist.
 import checkedIn from '../infra/generated/replication.asl.json' with { type: 'json' };
 import { createHandler as copyHandler } from '../functions/replication-copy/index.ts';
 import { createHandler as finishHandler } from '../functions/replication-finish/index.ts';
 import { createHandler as planHandler } from '../functions/replication-plan/index.ts';
 import type { ReplicationDeps, ReplicationInput, ReplicationResult } from '../core/replication/index.ts';
-import { taskStates } from './gc-workflow.ts';
+import { runLocalStateMachine, type Definition, type Json } from './local-state-machine.ts';
 
 export const REPLICATION_DEFINITION_PATH = new URL('../infra/generated/replication.asl.json', import.meta.url);
 
@@ -22,8 +21,6 @@ export const REPLICATION_FUNCTION_ARN = (role: ReplicationRole) => `arn:aws:lamb
 export const REPLICATION_ROLES = ['plan', 'copy', 'finish'] as const;
 export type ReplicationRole = (typeof REPLICATION_ROLES)[number];
 
-type Json = unknown;
-type Definition = { States: Record<string, { Type: string; Resource?: string }> };
 
 export function loadReplicationDefinition(): Definition {
   return checkedIn as unknown as Definition;
@@ -42,26 +39,7 @@ export interface ReplicationWorkflowOptions {
 
 export async function runReplicationWorkflow(deps: ReplicationDeps, input: ReplicationInput, options: ReplicationWorkflowOptions = {}): Promise<ReplicationResult> {
   const definition = options.definition ?? loadReplicationDefinition();
-  const handlers: Record<ReplicationRole, (input: never) => Promise<Json>> = {
-    plan: planHandler(deps),
-    copy: copyHandler(deps),
-    finish: finishHandler(deps),
-  };
-  const bound: Record<string, (input: Json) => Promise<Json>> = {};
-  const retries: Record<string, number> = {};
-  for (const [name, state] of taskStates(definition as never)) {
-    const role = REPLICATION_ROLES.find((r) => state.Resource === REPLICATION_FUNCTION_ARN(r));
-    if (!role) throw new Error(`Task state ${name} names no replication function: ${state.Resource}`);
-    bound[name] = async (value) => {
-      const started = performance.now();
-      const output = await handlers[role](value as never);
-      options.observe?.(role, value, output, performance.now() - started);
-      return output;
-    };
-    if (options.retryIntervalMs !== undefined) retries[name] = options.retryIntervalMs;
-  }
-  const machine = new StateMachine(definition as never);
-  const execution = machine.run(input as never, { overrides: { taskResourceLocalHandlers: bound as never, retryIntervalOverrides: retries } });
-  if (options.signal) options.signal.addEventListener('abort', () => execution.abort(), { once: true });
-  return (await execution.result) as unknown as ReplicationResult;
+  const handlers = { plan: planHandler(deps), copy: copyHandler(deps), finish: finishHandler(deps) };
+  const { retryIntervalMs, observe, signal } = options;
+  return (await runLocalStateMachine({ definition, handlers, arnOf: REPLICATION_FUNCTION_ARN, retryIntervalMs, observe, signal }, input)) as ReplicationResult;
 }

@@ -8,7 +8,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GC_DEFINITION_PATH, GC_FUNCTION_ARN, GC_ROLES, taskStates } from '../../bin/gc-workflow.ts';
+import { GC_DEFINITION_PATH, GC_FUNCTION_ARN, GC_ROLES } from '../../bin/gc-workflow.ts';
+import { taskStates } from '../../bin/local-state-machine.ts';
 import { GcStateMachine } from '../../infra/constructs/gc-state-machine.ts';
 import { synthGcDefinition, type SynthesisedGc } from './support/synth-gc.ts';
 

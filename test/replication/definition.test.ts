@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { taskStates } from '../../bin/gc-workflow.ts';
+import { taskStates } from '../../bin/local-state-machine.ts';
 import { REPLICATION_DEFINITION_PATH, REPLICATION_FUNCTION_ARN, REPLICATION_ROLES } from '../../bin/replication-workflow.ts';
 import { RETRYABLE_ERROR } from '../../infra/constructs/replication-state-machine.ts';
 import { synthReplicationDefinition, type SynthesisedReplication } from './support/synth-replication.ts';

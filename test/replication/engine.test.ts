@@ -17,6 +17,7 @@ import { runReplicationWorkflow } from '../../bin/replication-workflow.ts';
 import { createTestApp, descriptorOf, EMPTY_DESCRIPTOR, EMPTY_JSON, manifestBytes, ociManifest, sha256, type TestApp } from '../support/app.ts';
 import { imageOf, indexOf, layer, push } from '../gc/support/content.ts';
 import { replicationDeps, serveTestApp, storedBlob, tagDigest, type ServedApp } from './support/served.ts';
+import { pushRule } from './support/rules.ts';
 
 let source: TestApp;
 let dest: ServedApp;
@@ -39,18 +40,7 @@ afterEach(async () => {
 
 async function addRule(name: string, extra: Partial<NewRule> = {}): Promise<void> {
   ruleNames.push(name);
-  await new ReplicationRules(source.registry.deps).add({
-    name,
-    direction: 'push',
-    remote: { url: dest.url, plainHttp: false },
-    repos: [],
-    excludeRepos: [],
-    tags: [],
-    excludeTags: [],
-    deletes: false,
-    onPush: true,
-    ...extra,
-  });
+  await new ReplicationRules(source.registry.deps).add(pushRule(name, dest.url, extra));
 }
 
 function run(input: ReplicationInput, deps = replicationDeps(source)) {

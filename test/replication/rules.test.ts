@@ -20,6 +20,7 @@ import { createAuthTestApp, type AuthTestApp } from '../support/auth-app.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { imageOf, layer, push } from '../gc/support/content.ts';
 import { replicationDeps } from './support/served.ts';
+import { pushRule } from './support/rules.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -27,17 +28,7 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-const base: NewRule = {
-  name: 'r',
-  direction: 'push',
-  remote: { url: 'http://127.0.0.1:5000', plainHttp: false },
-  repos: [],
-  excludeRepos: [],
-  tags: [],
-  excludeTags: [],
-  deletes: false,
-  onPush: true,
-};
+const base: NewRule = pushRule('r', 'http://127.0.0.1:5000');
 
 describe('replication rules', () => {
   it('are validated before anything is stored', async () => {
