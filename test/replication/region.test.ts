@@ -60,9 +60,10 @@ describe.skipIf(testBackend() !== 'aws-rgw')('replication to another Cirrus regi
   const blobReads: string[] = [];
   let regions: Regions;
   let sourceObjects: ObjectStore;
-  const clients = { s3: rgwS3Client(), dynamo: sharedDynamoClient() };
+  let clients: { s3: ReturnType<typeof rgwS3Client>; dynamo: ReturnType<typeof sharedDynamoClient> };
 
   beforeAll(async () => {
+    clients = { s3: rgwS3Client(), dynamo: sharedDynamoClient() };
     a = await createTestApp();
     b = await createTestApp();
     const sourceBucket = (a.objects as S3ObjectStore).bucket;
@@ -100,7 +101,7 @@ describe.skipIf(testBackend() !== 'aws-rgw')('replication to another Cirrus regi
   afterAll(async () => {
     await a?.close();
     await b?.close();
-    clients.s3.destroy();
+    clients?.s3.destroy();
   });
 
   let ruleNames: string[] = [];
