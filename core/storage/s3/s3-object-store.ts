@@ -34,7 +34,6 @@ import {
   PutObjectCommand,
   PutObjectTaggingCommand,
   UploadPartCommand,
-  UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -50,6 +49,7 @@ import {
   type ObjectStore,
 } from '../../ports/object-store.ts';
 import { ByteReader, exactBody, iterate, LengthMismatchError, spool } from './bodies.ts';
+import { copyInParts } from './copy.ts';
 import { decodePartTag, encodePartTag, partTarget } from './parts.ts';
 import { S3_MIN_PART_SIZE, s3Limits } from './limits.ts';
 
@@ -79,8 +79,6 @@ export interface S3ObjectStoreOptions {
 
 /** S3's largest object a single CopyObject copies. */
 export const S3_MAX_SINGLE_COPY = 5 * 1024 * MiB;
-/** Part copies in flight at once: each is one server-side request, the bytes never come here. */
-const COPY_CONCURRENCY = 4;
 
 export class S3ObjectStore implements ObjectStore, ObjectCopier {
   readonly limits: MultipartLimits;
@@ -117,7 +115,14 @@ export class S3ObjectStore implements ObjectStore, ObjectCopier {
     if (size <= this.maxSingleCopy) {
       await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: toKey, CopySource }));
     } else {
-      parts = await this.copyInParts(source, CopySource, toKey, size);
+      parts = await copyInParts({
+        client: this.client,
+        bucket: this.bucket,
+        limits: this.limits,
+        partSize: this.copyPartSize,
+        create: (key) => this.createMultipart(key),
+        abort: (key, uploadId) => this.abortMultipart(key, uploadId),
+      }, source, CopySource, toKey, size);
     }
     const copied = (await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: toKey }))).ContentLength ?? 0;
     if (copied !== size) {
@@ -125,43 +130,6 @@ export class S3ObjectStore implements ObjectStore, ObjectCopier {
       throw new StorageError(`copy of ${source.bucket}/${source.key} holds ${copied} bytes, ${size} expected`, 'invalid-part');
     }
     return { size, parts };
-  }
-
-  private async copyInParts(source: ObjectLocation, CopySource: string, key: string, size: number): Promise<number> {
-    // Ranges of a larger source would copy a prefix of it: learn its size first (the client
-    // follows the source bucket's region when it is another one: `followRegionRedirects`).
-    const held = (await this.client.send(new HeadObjectCommand({ Bucket: source.bucket, Key: source.key }))).ContentLength;
-    if (held !== size) throw new StorageError(`${source.bucket}/${source.key} holds ${held} bytes, ${size} expected`, 'invalid-part');
-    const ranges: Array<{ PartNumber: number; start: number; end: number }> = [];
-    for (let start = 0, n = 1; start < size; n++) {
-      if (n > this.limits.maxParts) throw new StorageError(`a copy of ${size} bytes needs over ${this.limits.maxParts} parts`, 'invalid-part');
-      const length = Math.min(this.copyPartSize ?? partTarget(n, this.limits), size - start);
-      ranges.push({ PartNumber: n, start, end: start + length - 1 });
-      start += length;
-    }
-    const uploadId = await this.createMultipart(key);
-    try {
-      const done: Array<{ PartNumber: number; ETag: string }> = [];
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < ranges.length) {
-          const { PartNumber, start, end } = ranges[next++] as (typeof ranges)[number];
-          const out = await this.client.send(
-            new UploadPartCopyCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber, CopySource, CopySourceRange: `bytes=${start}-${end}` }),
-          );
-          const ETag = out.CopyPartResult?.ETag;
-          if (!ETag) throw new Error(`S3 returned no ETag for copied part ${PartNumber} of ${key}`);
-          done.push({ PartNumber, ETag });
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(COPY_CONCURRENCY, ranges.length) }, worker));
-      done.sort((a, b) => a.PartNumber - b.PartNumber);
-      await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: done } }));
-      return ranges.length;
-    } catch (error) {
-      await this.abortMultipart(key, uploadId).catch(() => undefined);
-      throw error;
-    }
   }
 
   async put(key: string, body: Body, options: { size?: number } = {}): Promise<{ size: number }> {
