@@ -59,6 +59,8 @@ describe.skipIf(testBackend() !== 'aws-rgw')('replication to another Cirrus regi
   /** Reads of blob bytes at the source (there must be none: the bytes never come through here). */
   const blobReads: string[] = [];
   let regions: Regions;
+  /** Set to make the destination's next BLOB index write fail (a crash after the copy, before its commit). */
+  let failBlobCommit = false;
   let sourceObjects: ObjectStore;
   let clients: { s3: ReturnType<typeof rgwS3Client>; dynamo: ReturnType<typeof sharedDynamoClient> };
 
@@ -84,6 +86,10 @@ describe.skipIf(testBackend() !== 'aws-rgw')('replication to another Cirrus regi
         const table = new DynamoDbTable({ client: clients.dynamo, tableName: target.table });
         const recorded = Object.assign(Object.create(table) as Table, {
           put: (item: Parameters<Table['put']>[0], condition?: Parameters<Table['put']>[1]) => {
+            if (failBlobCommit && item.sk === 'BLOB') {
+              failBlobCommit = false;
+              return Promise.reject(new Error('injected: the process died after the copy, before the commit'));
+            }
             writes.push(`${item.pk} ${item.sk}`);
             return table.put(item, condition);
           },
@@ -247,6 +253,26 @@ describe.skipIf(testBackend() !== 'aws-rgw')('replication to another Cirrus regi
     expect(await tagDigest(b, 'del/app', 'v1')).toBeUndefined();
     // The manifest stays (deleting a tag never deletes content); GC at the destination decides.
     expect(await b.registry.manifests.stat('del/app', second.digest)).toBeDefined();
+  });
+
+  it('a copy that dies between the bytes and their commit leaves no visible trace but an unindexed object; the re-run converges', async () => {
+    const image = await push(a.client, imageOf('crash/app', [layer(MiB + 3)]), 'v1');
+    await addRule('crash', { repos: ['crash/*'] });
+    failBlobCommit = true;
+    copies.length = 0;
+    const died = await run({ rule: 'crash', trigger: 'run' });
+    expect(died.ok).toBe(false);
+    expect(died.totals.failures[0]?.reason).toMatch(/injected/);
+    expect(await tagDigest(b, 'crash/app', 'v1')).toBeUndefined();
+    expect(await b.registry.manifests.stat('crash/app', image.digest)).toBeUndefined();
+    const orphan = copies[0]!.key;
+    expect(await b.objects.head(orphan)).toBeDefined();
+
+    const again = await run({ rule: 'crash', trigger: 'run' });
+    expect(again.ok, JSON.stringify(again.totals.failures)).toBe(true);
+    expect(await tagDigest(b, 'crash/app', 'v1')).toBe(image.digest);
+    // The first copy's object is indexed by nothing: garbage for GC's orphan sweep, never referenced.
+    for (const blob of [image.config, ...image.layers]) expect((await b.registry.blobs.global(sha256(blob)))!.key).not.toBe(orphan);
   });
 
   it('a host that reaches no other region fails the run with a reason, and copies nothing', async () => {
