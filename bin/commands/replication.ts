@@ -124,7 +124,7 @@ export function registerReplicationCommands(program: Command): void {
       withStore(async (s, name: string, opts: { backfill?: boolean }) => {
         await new ReplicationRules(s).require(name);
         const result = await runReplicationWorkflow(
-          { table: s.table, objects: s.objects, settings: { ...defaultSettings, uploadTtlSeconds: s.config.uploadTtlSeconds }, now: s.now, audit: s.audit },
+          { table: s.table, objects: s.objects, settings: { ...defaultSettings, uploadTtlSeconds: s.config.uploadTtlSeconds }, now: s.now, audit: s.audit, ...(s.regions ? { regions: s.regions } : {}) },
           { rule: name, trigger: opts.backfill ? 'backfill' : 'run' },
         );
         s.print(result, () => runText(result));
