@@ -15,6 +15,7 @@ const awsRgw = [
   'test/lambda/**/*.test.ts',
   'test/crash/**/*.test.ts',
   'test/gc/{collect,race,retention}.test.ts',
+  'test/replication/region.test.ts',
   'test/clients/*.test.ts',
 ];
 // The quick start runs the README as written: the embedded store on port 5000, once per run.

@@ -6,13 +6,29 @@ import { DynamoDbTable } from '../core/storage/dynamodb/dynamodb-table.ts';
 import { createS3Client } from '../core/storage/s3/s3-client.ts';
 import { S3ObjectStore } from '../core/storage/s3/s3-object-store.ts';
 import { startLocalAwsServer, withoutAbortOnS3rver, type LocalServer } from './aws-local-servers.ts';
+import type { Regions } from '../core/replication/region.ts';
 import type { Backend } from './backend.ts';
 
 export function openAws(tableName: string, bucket: string): Backend {
   return {
     table: new DynamoDbTable({ client: new DynamoDBClient({}), tableName }),
     objects: new S3ObjectStore({ client: createS3Client({}), bucket }),
+    regions: awsRegions(bucket),
     close: async () => {},
+  };
+}
+
+/** Clients of another region, one per region; the S3 client follows the source bucket's region. */
+function awsRegions(sourceBucket: string): Regions {
+  const clients = new Map<string, { dynamo: DynamoDBClient; s3: S3Client }>();
+  return {
+    sourceBucket,
+    open(target) {
+      const where = target.region ? { region: target.region } : {};
+      let c = clients.get(target.region ?? '');
+      if (!c) clients.set(target.region ?? '', (c = { dynamo: new DynamoDBClient(where), s3: createS3Client({ ...where, followRegionRedirects: true }) }));
+      return { table: new DynamoDbTable({ client: c.dynamo, tableName: target.table }), objects: new S3ObjectStore({ client: c.s3, bucket: target.bucket }) };
+    },
   };
 }
 

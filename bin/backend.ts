@@ -10,6 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ObjectStore, Table } from '../core/ports/index.ts';
+import type { Regions } from '../core/replication/region.ts';
 import { openEmbeddedStore } from './embedded-store.ts';
 import { serveSignedObject } from './serve-signed-object.ts';
 
@@ -18,6 +19,8 @@ export interface Backend {
   objects: ObjectStore;
   /** Serves the store's signed URLs when they point back at this host (embedded store only). */
   serveSigned?: (req: IncomingMessage, res: ServerResponse) => Promise<number>;
+  /** Other Cirrus regions, for `cirrus-region://` replication rules (the AWS backend only). */
+  regions?: Regions;
   close(): Promise<void>;
 }
 

@@ -23,7 +23,7 @@ const store = await openBackend(config);
 const metrics = new PrometheusMetrics();
 const settings = { ...defaultSettings, hashMode: config.hashMode, uploadTtlSeconds: config.uploadTtlSeconds };
 // Replication's triggers watch the index's tag and manifest writes: the registry writes through its table.
-const replication = startReplicationHost({ table: store.table, objects: store.objects, settings, now: Date.now }, readReplicationConfig(), log);
+const replication = startReplicationHost({ table: store.table, objects: store.objects, settings, now: Date.now, ...(store.regions ? { regions: store.regions } : {}) }, readReplicationConfig(), log);
 const registry = new Registry({ table: replication.table, objects: store.objects, settings, now: Date.now });
 const auth = await setUpAuth(config, store.table, log);
 const app = createRegistryApp({

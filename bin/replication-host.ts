@@ -64,7 +64,7 @@ export interface ReplicationHost {
   stop(): Promise<void>;
 }
 
-export function startReplicationHost(deps: RegistryDeps, config: ReplicationHostConfig, log: Logger): ReplicationHost {
+export function startReplicationHost(deps: RegistryDeps & Pick<ReplicationDeps, 'regions'>, config: ReplicationHostConfig, log: Logger): ReplicationHost {
   const metrics = new ReplicationMetrics();
   if (!config.enabled) return { table: deps.table, metrics, trigger: async () => undefined, stop: async () => {} };
   let pending: Change[] = [];

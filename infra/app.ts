@@ -26,6 +26,7 @@ export function buildApp(app: App = new App(), options: { prebuilt?: Constructor
       cache: config.cache,
       priceClass: config.priceClass,
       prebuilt: options.prebuilt,
+      replicateTo: config.replicateTo,
     });
   }
   if (app.node.tryGetContext('nag') !== 'off') Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

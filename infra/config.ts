@@ -4,6 +4,7 @@
  * | key | default | meaning |
  * |---|---|---|
  * | regions | eu-west-1 | comma-separated: one registry stack per region |
+ * | replicateTo | — | comma-separated regions of other Cirrus stacks (`Cirrus-<region>`, same account) that replication rules `cirrus-region://<table>/<bucket>?region=<region>` copy to: the replication tasks may write their table and blob bucket |
  * | account | CDK_DEFAULT_ACCOUNT | the AWS account (unset: environment-agnostic templates) |
  * | signingPublicKeyFile / signingPublicKey | — | the token signing public key(s): a JWK, a JWK set `{"keys":[…]}` or PEM; more than one during a rotation. Without one a throwaway key is bundled (and synth says so) |
  * | auth | on | `off` deploys an open registry (no tokens): never on the internet |
@@ -25,6 +26,7 @@ import type { Node } from 'constructs';
 
 export interface DeployConfig {
   regions: string[];
+  replicateTo: string[];
   account?: string;
   auth: { service: string; issuer: string; publicKeys: string[]; throwaway: boolean } | false;
   domain?: (region: string) => { name: string; certificateArn: string };
@@ -62,6 +64,9 @@ export function readDeployConfig(node: Node, env: NodeJS.ProcessEnv = process.en
   for (const region of regions) if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new Error(`context regions: ${JSON.stringify(region)} is not a region name`);
   if (new Set(regions).size !== regions.length) throw new Error('context regions: a region is named twice');
 
+  const replicateTo = (get('replicateTo') ?? '').split(',').map((r) => r.trim()).filter(Boolean);
+  for (const region of replicateTo) if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new Error(`context replicateTo: ${JSON.stringify(region)} is not a region name`);
+
   const domainName = get('domainName');
   const certificateArn = get('certificateArn');
   if ((domainName === undefined) !== (certificateArn === undefined)) throw new Error('context domainName and certificateArn go together');
@@ -74,6 +79,7 @@ export function readDeployConfig(node: Node, env: NodeJS.ProcessEnv = process.en
 
   return {
     regions,
+    replicateTo,
     account: get('account') ?? env.CDK_DEFAULT_ACCOUNT,
     auth: onOff('auth', true)
       ? { service: get('service') ?? 'cirrus', issuer: get('issuer') ?? 'cirrus', ...signingKeys(get('signingPublicKeyFile'), get('signingPublicKey')) }

@@ -3,7 +3,7 @@
  * may call, the upload service, the viewer-request handler (in us-east-1), the distribution, and
  * alarms and a dashboard. `infra/app.ts` makes one per region named in context.
  */
-import { Annotations, CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, Validations, type CfnElement, type StackProps } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -12,7 +12,7 @@ import type { Construct } from 'constructs';
 // The one runtime module infra imports: names and zod fragments only (see its header).
 import { environmentFor, gcTaskEnv, registryFunctionEnv, type EnvironmentOf } from '../core/config/env.ts';
 import { ENTRIES } from './bundle/esbuild.ts';
-import { bindBucket, bindSecret, bindTable, bindTableWriteOnly } from './constructs/bind.ts';
+import { bindBucket, bindOtherRegion, bindSecret, bindTable, bindTableWriteOnly } from './constructs/bind.ts';
 import { RegistryCdn, type CacheSettings } from './constructs/cdn.ts';
 import { GcStateMachine } from './constructs/gc-state-machine.ts';
 import { ReplicationStateMachine } from './constructs/replication-state-machine.ts';
@@ -39,6 +39,8 @@ export interface RegistryStackProps extends StackProps {
   prebuilt?: { registry?: string; edge?: string; uploadService?: string };
   /** Garbage collection schedule: on (daily at 03:00 UTC) unless false. */
   gcSchedule?: boolean;
+  /** Regions of other Cirrus stacks this one replicates to (`cirrus-region://` rules): the replication tasks get their table and bucket. */
+  replicateTo?: string[];
 }
 
 export class RegistryStack extends Stack {
@@ -237,6 +239,18 @@ export class RegistryStack extends Stack {
     bindTable(replicationCopy.role, table, 'readWrite');
     bindBucket(replicationCopy.role, bucket, 'readWrite');
     bindTable(replicationFinish.role, table, 'readWrite');
+    // Another region's stack is this one deployed there (`Cirrus-<region>`, same construct tree):
+    // its generated names start with its stack name and the same logical ids.
+    for (const region of (props.replicateTo ?? []).filter((r) => r !== this.region)) {
+      const stackName = `Cirrus-${region}`;
+      const names = {
+        region,
+        bucketPrefix: `${stackName}-${this.getLogicalId(bucket.node.defaultChild as CfnElement)}-`.toLowerCase(),
+        tableArnPrefix: `arn:aws:dynamodb:${region}:${this.account}:table/${stackName}-${this.getLogicalId(table.node.defaultChild as CfnElement)}-`,
+      };
+      bindOtherRegion(replicationCopy.role, names, 'write');
+      bindOtherRegion(replicationPlan.role, names, 'read');
+    }
     this.replication = new ReplicationStateMachine(this, 'Replication', { plan: replicationPlan.fn, copy: replicationCopy.fn, finish: replicationFinish.fn });
     const triggers = new ReplicationTriggers(this, 'ReplicationTriggers', { stateMachine: this.replication.stateMachine, table });
     Validations.of(triggers).acknowledge({

@@ -9,6 +9,7 @@ import { Audit, Identities } from '../../core/auth/index.ts';
 import { jsonLogger } from '../../core/http/logger.ts';
 import type { ObjectStore, Table } from '../../core/ports/index.ts';
 import { openBackend } from '../backend.ts';
+import type { Regions } from '../../core/replication/region.ts';
 import { readConfig, type LocalConfig } from '../config.ts';
 import { forgetChangedInitialAdminPassword, initialAdminPasswordPath } from '../initial-admin-password.ts';
 
@@ -16,6 +17,8 @@ export interface Session {
   config: LocalConfig;
   table: Table;
   objects: ObjectStore;
+  /** Other Cirrus regions (the AWS backend): `cirrus replication run` of a `cirrus-region://` rule. */
+  regions?: Regions;
   now: () => number;
   /** `cli:<login name>`: who the audit trail names. */
   actor: string;
@@ -49,6 +52,7 @@ export function withStore<Args extends unknown[]>(body: (session: Session, ...ar
         config,
         table,
         objects,
+        ...(backend.regions ? { regions: backend.regions } : {}),
         now,
         actor,
         audit,

@@ -36,7 +36,7 @@ export function registerReplicationCommands(program: Command): void {
     .command('add')
     .description('add a rule: push to a registry (--to) or mirror one into this registry on a schedule (--from)')
     .argument('<name>', 'the rule’s name')
-    .addOption(new Option('--to <url>', 'push: the destination registry (https://…, http:// to loopback or with --plain-http)').conflicts('from'))
+    .addOption(new Option('--to <url>', 'push: the destination registry (https://…, http:// to loopback or with --plain-http), or another Cirrus region as cirrus-region://<table>/<bucket>[?region=<aws-region>] (blobs copied bucket to bucket by S3)').conflicts('from'))
     .addOption(new Option('--from <url>', 'pull: the registry to mirror from').conflicts(['to', 'deletes']))
     .option('--username <user>', 'the remote registry’s account')
     .option('--password-stdin', 'read that account’s password from stdin')
@@ -124,7 +124,7 @@ export function registerReplicationCommands(program: Command): void {
       withStore(async (s, name: string, opts: { backfill?: boolean }) => {
         await new ReplicationRules(s).require(name);
         const result = await runReplicationWorkflow(
-          { table: s.table, objects: s.objects, settings: { ...defaultSettings, uploadTtlSeconds: s.config.uploadTtlSeconds }, now: s.now, audit: s.audit },
+          { table: s.table, objects: s.objects, settings: { ...defaultSettings, uploadTtlSeconds: s.config.uploadTtlSeconds }, now: s.now, audit: s.audit, ...(s.regions ? { regions: s.regions } : {}) },
           { rule: name, trigger: opts.backfill ? 'backfill' : 'run' },
         );
         s.print(result, () => runText(result));

@@ -58,6 +58,27 @@ export interface ObjectStore {
   close?(): Promise<void>;
 }
 
+/** Where an object lives in a bucket-shaped store: the source of a server-side copy. */
+export interface ObjectLocation {
+  bucket: string;
+  key: string;
+}
+
+/**
+ * Server-side copy into a store, for replication between regions: the bytes never pass through
+ * the caller (S3 CopyObject, or UploadPartCopy ranges above its 5 GiB copy limit). A port of its
+ * own, beside `ObjectStore`, so stores that cannot copy server-side need not pretend to.
+ * - the copy is all-or-nothing at `toKey`, as a put is; a failed multipart copy is aborted;
+ * - `size` is the size the caller expects: a source of another size is refused (nothing written);
+ * - tags may or may not travel with the copy: the caller sets them when it commits it (as it tags an upload);
+ * - idempotent by key: copying again to the same key rewrites the same bytes.
+ */
+export interface ObjectCopier {
+  /** The bucket of this store, so another region's copier can name it as a source. */
+  readonly bucket: string;
+  copyFrom(source: ObjectLocation, toKey: string, options: { size: number }): Promise<{ size: number; parts: number }>;
+}
+
 export class StorageError extends Error {
   constructor(message: string, readonly reason: 'part-too-small' | 'invalid-part' | 'no-such-upload' | 'invalid-range') {
     super(message);

@@ -245,8 +245,8 @@ export class RemoteEndpoint implements Endpoint {
 }
 
 export class LocalEndpoint implements Endpoint {
-  readonly label = 'this registry';
-  constructor(private readonly registry: Registry) {}
+  readonly label: string = 'this registry';
+  constructor(protected readonly registry: Registry) {}
 
   async resolveTag(repo: string, tag: string): Promise<TagState | undefined> {
     const { pk, sk } = keys.tag(repo, tag);

@@ -7,3 +7,4 @@ export * from './status.ts';
 export * from './tasks.ts';
 export * from './types.ts';
 export * from './metrics.ts';
+export * from './region.ts';

@@ -18,6 +18,7 @@ import { keys } from '../registry/keys.ts';
 import { allItems } from '../registry/paging.ts';
 import { isGlob, matchesAny } from '../registry/policies/globs.ts';
 import { parseCron } from './cron.ts';
+import { isRegionUrl, parseRegionUrl, regionUrl } from './region.ts';
 
 export type Direction = 'push' | 'pull';
 
@@ -154,7 +155,7 @@ export function describeRule(rule: ReplicationRule): string {
 
 function validate(input: NewRule): Omit<ReplicationRule, 'createdAt' | 'updatedAt' | 'paused'> {
   if (!RULE_NAME.test(input.name)) throw new RuleError(`rule name ${JSON.stringify(input.name)}: lowercase letters, digits, . _ - (up to 63)`);
-  const url = remoteUrl(input.remote.url, input.remote.plainHttp);
+  const url = isRegionUrl(input.remote.url) ? regionTarget(input) : remoteUrl(input.remote.url, input.remote.plainHttp);
   for (const glob of [...input.repos, ...input.excludeRepos]) {
     if (!REPO_GLOB.test(glob)) throw new RuleError(`not a repository glob: ${JSON.stringify(glob)} (lowercase letters, digits, . _ - /, and the wildcards * ?)`);
   }
@@ -182,6 +183,15 @@ function validate(input: NewRule): Omit<ReplicationRule, 'createdAt' | 'updatedA
     ...(input.schedule ? { schedule: input.schedule } : {}),
     onPush: input.direction === 'push' && input.onPush,
   };
+}
+
+/** Another Cirrus region: reached through its stores, so a push rule only, without credentials. */
+function regionTarget(input: NewRule): string {
+  const target = parseRegionUrl(input.remote.url);
+  if (!target) throw new RuleError(`not a region: ${input.remote.url} (cirrus-region://<table>/<bucket>[?region=<aws-region>])`);
+  if (input.direction !== 'push') throw new RuleError('another region is a destination: a push rule');
+  if (input.remote.username || input.password) throw new RuleError('another region is reached with this registry\'s own role: no --username');
+  return regionUrl(target);
 }
 
 /** https anywhere; plain http only to loopback, or when the rule says so (`--plain-http`). */

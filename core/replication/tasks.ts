@@ -16,6 +16,7 @@ import { COSIGN_TAG, ItemCopy, refOf } from './copy.ts';
 import { DistributionClient, RemoteError } from './distribution-client.ts';
 import { LocalEndpoint, RemoteEndpoint, type Endpoint } from './endpoints.ts';
 import { cronMatches, parseCron } from './cron.ts';
+import { isRegionUrl, parseRegionUrl, RegionEndpoint, type Regions } from './region.ts';
 import { coversRepository, coversTag, destinationRepository, ReplicationRules, type ReplicationRule } from './rules.ts';
 import { ReplicationStatus } from './status.ts';
 import { keys } from '../registry/keys.ts';
@@ -37,6 +38,8 @@ export interface ReplicationDeps extends RegistryDeps {
   audit?: AuditSink;
   /** The remote side of a rule; tests may wrap it (faults, chunk sizes). */
   remote?: (rule: ReplicationRule, client: DistributionClient) => Endpoint;
+  /** How this host reaches other Cirrus regions (rules to `cirrus-region://…`); absent, such rules fail. */
+  regions?: Regions;
 }
 
 /** Thrown for a failure worth retrying (the remote is down or overloaded): the state machine retries it with back-off. */
@@ -105,7 +108,27 @@ export function replicationTasks(deps: ReplicationDeps) {
     return client;
   }
 
+  // One destination registry per region rule version, as one client per remote rule.
+  const regionEndpoints = new Map<string, RegionEndpoint>();
+  function regionOf(rule: ReplicationRule): RegionEndpoint {
+    const key = `${rule.name}@${rule.createdAt}`;
+    let endpoint = regionEndpoints.get(key);
+    if (!endpoint) {
+      const target = parseRegionUrl(rule.remote.url);
+      if (!target) throw new Error(`rule ${rule.name}: not a region: ${rule.remote.url}`);
+      if (!deps.regions) throw new Error(`rule ${rule.name}: this host reaches no other region (${rule.remote.url})`);
+      endpoint = new RegionEndpoint(target, deps.regions.open(target), deps, { registry, bucket: deps.regions.sourceBucket });
+      if (regionEndpoints.size > 100) regionEndpoints.clear();
+      regionEndpoints.set(key, endpoint);
+    }
+    return endpoint;
+  }
+
   async function sides(rule: ReplicationRule): Promise<{ source: Endpoint; destination: Endpoint; remote: Endpoint }> {
+    if (isRegionUrl(rule.remote.url)) {
+      const region = regionOf(rule);
+      return { source: new LocalEndpoint(registry), destination: region, remote: region };
+    }
     const client = await clientOf(rule);
     const remote = deps.remote ? deps.remote(rule, client) : new RemoteEndpoint(client);
     const local = new LocalEndpoint(registry);
@@ -366,7 +389,8 @@ function isTransient(error: unknown): boolean {
   if (error instanceof RemoteError) return error.transient;
   if (error instanceof RegistryError) return error.status >= 500;
   if (error instanceof TypeError) return true;
-  return false;
+  // AWS SDK errors of another region's stores: throttling, 5xx, timeouts.
+  return (error as { $retryable?: unknown } | undefined)?.$retryable !== undefined;
 }
 
 function reasonOf(error: unknown): string {

@@ -2,7 +2,7 @@
 import { Audit } from '../../core/auth/audit.ts';
 import { jsonLogger } from '../../core/http/logger.ts';
 import { replicationTasks, type ReplicationDeps, type ReplicationRun, type WorkItem } from '../../core/replication/index.ts';
-import { awsDeps, lazy } from '../shared/aws-deps.ts';
+import { awsDeps, awsRegions, lazy } from '../shared/aws-deps.ts';
 
 export function createHandler(deps: ReplicationDeps) {
   const tasks = replicationTasks(deps);
@@ -15,5 +15,5 @@ export const handler = lazy(() => {
   // Written at once, not batched: a task's process may be frozen as soon as its handler returns.
   const log = jsonLogger((line) => process.stdout.write(line));
   const audit = new Audit({ table: deps.table, now: deps.now, log: (event) => log.info('audit', { ...event }) });
-  return createHandler({ ...deps, audit });
+  return createHandler({ ...deps, audit, regions: awsRegions() });
 });

@@ -6,6 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { gcTaskEnv, parseEnv } from '../../core/config/env.ts';
 import { jsonLogger } from '../../core/http/logger.ts';
 import { defaultSettings, type RegistryDeps } from '../../core/registry/index.ts';
+import type { Regions } from '../../core/replication/region.ts';
 import { DynamoDbTable } from '../../core/storage/dynamodb/dynamodb-table.ts';
 import { createS3Client } from '../../core/storage/s3/s3-client.ts';
 import { S3ObjectStore } from '../../core/storage/s3/s3-object-store.ts';
@@ -18,6 +19,32 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): RegistryDeps {
     objects: new S3ObjectStore({ client: createS3Client({}), bucket: config.CIRRUS_BUCKET, spoolDir: '/tmp' }),
     settings: { ...defaultSettings, uploadTtlSeconds: config.CIRRUS_UPLOAD_TTL_SECONDS },
     now: Date.now,
+  };
+}
+
+/**
+ * Other Cirrus regions, for replication rules to `cirrus-region://<table>/<bucket>?region=…`:
+ * clients of the target's region, one per region; the copies' source is this region's bucket.
+ * The S3 client follows a bucket's region when it is another (the source, named in a copy).
+ */
+export function awsRegions(env: NodeJS.ProcessEnv = process.env): Regions {
+  const config = Object.freeze(parseEnv(gcTaskEnv, env));
+  const clients = new Map<string, { dynamo: DynamoDBClient; s3: ReturnType<typeof createS3Client> }>();
+  return {
+    sourceBucket: config.CIRRUS_BUCKET,
+    open(target) {
+      const region = target.region ?? '';
+      let c = clients.get(region);
+      if (!c) {
+        const where = target.region ? { region: target.region } : {};
+        c = { dynamo: new DynamoDBClient(where), s3: createS3Client({ ...where, followRegionRedirects: true }) };
+        clients.set(region, c);
+      }
+      return {
+        table: new DynamoDbTable({ client: c.dynamo, tableName: target.table }),
+        objects: new S3ObjectStore({ client: c.s3, bucket: target.bucket, spoolDir: '/tmp' }),
+      };
+    },
   };
 }
 

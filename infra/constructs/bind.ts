@@ -57,3 +57,34 @@ export function bindBucket(grantee: iam.IGrantable, bucket: s3.IBucket, access: 
 export function bindSecret(grantee: iam.IGrantable, secret: secretsmanager.ISecret): void {
   grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }));
 }
+
+/**
+ * Another region's registry, for replication to it (`-c replicateTo=<region>`): object writes in
+ * its blob bucket and single-item writes in its table (`write`), or table reads (the plan compares
+ * tags). Their names are CloudFormation's, generated from the stack's name and the resources'
+ * logical ids (`cirrus-<region>-<blobs id>-<suffix>`, `Cirrus-<region>-<index id>-<suffix>`): the
+ * grant names that pattern, so no deployed name changes and nothing is replaced. The copy is
+ * server-side: the bytes are read from this region's bucket by S3 itself (the copy function's
+ * GetObject on it), so there is no read grant on the other bucket beyond HeadObject's GetObject.
+ */
+export function bindOtherRegion(
+  grantee: iam.IGrantable & Construct,
+  names: { region: string; bucketPrefix: string; tableArnPrefix: string },
+  access: 'read' | 'write',
+): void {
+  const tableArn = `${names.tableArnPrefix}*`;
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: TABLE_ACTIONS[access === 'write' ? 'readWrite' : 'read'], resources: [tableArn] }));
+  const acks = [`AwsSolutions-IAM5[Resource::${tableArn}]`];
+  if (access === 'write') {
+    const bucketArn = `arn:aws:s3:::${names.bucketPrefix}*`;
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: OBJECT_ACTIONS.readWrite, resources: [`${bucketArn}/*`] }));
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucketArn] }));
+    acks.push(`AwsSolutions-IAM5[Resource::${bucketArn}/*]`, `AwsSolutions-IAM5[Resource::${bucketArn}]`);
+  }
+  for (const id of acks) {
+    Validations.of(grantee).acknowledge({
+      id,
+      reason: `Replication to ${names.region}: that stack's table and blob bucket have names CloudFormation generated (stack name, logical id, random suffix); the grant names them by that prefix, in that one region, and nothing else.`,
+    });
+  }
+}

@@ -150,4 +150,44 @@ describe('S3ObjectStore on Ceph RGW, beyond the contract', () => {
     expectBytes(await content(opened.store, key), data);
     await opened.store.delete(key);
   });
+
+  // Replication to another region: server-side copies from another bucket, one CopyObject, or
+  // UploadPartCopy ranges above the (here lowered) single-copy limit; the commit's tags replace any that travelled.
+  it('copyFrom copies another bucket\'s object server-side: CopyObject, or UploadPartCopy ranges above the limit', async () => {
+    const other = await openStore();
+    try {
+      const data = bytes(3 * 1024 * 1024 + 17);
+      const key = `blobs/${randomUUID()}`;
+      await other.store.put(key, data);
+      await other.store.setTags(key, { digest: 'sha256:source' });
+      const source = { bucket: other.bucket, key };
+
+      const single = `copies/${randomUUID()}`;
+      expect(await opened.store.copyFrom(source, single, { size: data.byteLength })).toEqual({ size: data.byteLength, parts: 1 });
+      expectBytes(await content(opened.store, single), data);
+      await opened.store.setTags(single, { digest: 'sha256:copy' });
+      expect((await opened.store.head(single))?.tags).toEqual({ digest: 'sha256:copy' });
+
+      const { client, bucket } = opened;
+      const parted = new S3ObjectStore({ client, bucket, maxSingleCopy: 1024 * 1024, copyPartSize: 1024 * 1024 });
+      const multi = `copies/${randomUUID()}`;
+      expect(await parted.copyFrom(source, multi, { size: data.byteLength })).toEqual({ size: data.byteLength, parts: 4 });
+      expectBytes(await content(opened.store, multi), data);
+      expect((await opened.store.head(multi))?.tags).toBeUndefined();
+      await opened.store.setTags(multi, { digest: 'sha256:copy' });
+      expect((await opened.store.head(multi))?.tags).toEqual({ digest: 'sha256:copy' });
+
+      // A source of another size than expected: nothing stays at the target key.
+      const wrong = `copies/${randomUUID()}`;
+      await expect(opened.store.copyFrom(source, wrong, { size: data.byteLength + 1 })).rejects.toThrow(/expected/);
+      await expect(parted.copyFrom(source, wrong, { size: data.byteLength - 1 })).rejects.toThrow(/expected/);
+      expect(await opened.store.head(wrong)).toBeUndefined();
+      await expect(opened.store.copyFrom({ bucket: other.bucket, key: 'missing' }, wrong, { size: 1 })).rejects.toThrow();
+
+    } finally {
+      for (const k of (await opened.store.list('copies/')).keys) await opened.store.delete(k);
+      for (const k of (await other.store.list('')).keys) await other.store.delete(k);
+      await other.cleanup();
+    }
+  });
 });

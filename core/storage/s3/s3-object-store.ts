@@ -12,7 +12,8 @@
  *   in the ETags this adapter hands out (`<part>.<size>.<S3 ETag>`); callers store them
  *   opaquely, as the port asks.
  * - Only PutObject, GetObject, HeadObject, DeleteObject, Put/GetObjectTagging, ListObjectsV2 and
- *   the multipart calls without UploadPartCopy are used; ListParts only when a completion fails
+ *   the multipart calls are used, and for `copyFrom` (replication to another region) CopyObject and
+ *   UploadPartCopy; ListParts only when a completion fails
  *   with a 500, to tell an unknown upload from a fault: Ceph's RGW answers a completion of an
  *   aborted upload, or of an upload under another key, with 500 InternalError ("This multipart
  *   completion is already in progress") where S3 answers NoSuchUpload.
@@ -22,6 +23,7 @@ import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -35,8 +37,19 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { StorageError, type Body, type ByteRange, type CompletedPart, type MultipartLimits, type ObjectInfo, type ObjectStore } from '../../ports/object-store.ts';
+import {
+  StorageError,
+  type Body,
+  type ByteRange,
+  type CompletedPart,
+  type MultipartLimits,
+  type ObjectCopier,
+  type ObjectInfo,
+  type ObjectLocation,
+  type ObjectStore,
+} from '../../ports/object-store.ts';
 import { ByteReader, exactBody, iterate, LengthMismatchError, spool } from './bodies.ts';
+import { copyInParts } from './copy.ts';
 import { decodePartTag, encodePartTag, partTarget } from './parts.ts';
 import { S3_MIN_PART_SIZE, s3Limits } from './limits.ts';
 
@@ -54,13 +67,26 @@ export interface S3ObjectStoreOptions {
    * at completion (EntityTooSmall), so production code never sets it. Defaults to 5 MiB.
    */
   minPartSize?: number;
+  /**
+   * Server-side copies (`copyFrom`) above this many bytes go in UploadPartCopy ranges; at or below
+   * it, one CopyObject. Defaults to S3's CopyObject limit, 5 GiB; tests lower it (with
+   * `copyPartSize`) to run the multipart path on small objects.
+   */
+  maxSingleCopy?: number;
+  /** Fixed size of UploadPartCopy ranges (tests); by default the growing sizes of `partTarget`. */
+  copyPartSize?: number;
 }
 
-export class S3ObjectStore implements ObjectStore {
+/** S3's largest object a single CopyObject copies. */
+export const S3_MAX_SINGLE_COPY = 5 * 1024 * MiB;
+
+export class S3ObjectStore implements ObjectStore, ObjectCopier {
   readonly limits: MultipartLimits;
+  readonly bucket: string;
   private readonly client: S3Client;
-  private readonly bucket: string;
   private readonly spoolDir: string;
+  private readonly maxSingleCopy: number;
+  private readonly copyPartSize: number | undefined;
 
   constructor(options: S3ObjectStoreOptions) {
     const minPartSize = options.minPartSize ?? S3_MIN_PART_SIZE;
@@ -71,6 +97,39 @@ export class S3ObjectStore implements ObjectStore {
     this.client = options.client;
     this.bucket = options.bucket;
     this.spoolDir = options.spoolDir ?? tmpdir();
+    this.maxSingleCopy = Math.min(options.maxSingleCopy ?? S3_MAX_SINGLE_COPY, S3_MAX_SINGLE_COPY);
+    this.copyPartSize = options.copyPartSize;
+  }
+
+  /**
+   * Copies another bucket's object to `toKey` here, server-side: one CopyObject up to
+   * `maxSingleCopy`, else a multipart upload of UploadPartCopy ranges (aborted if any fails).
+   * CopyObject carries the source's tags along, a part copy none: the caller sets them on commit
+   * (PutObjectTagging replaces the whole set), as it tags an upload. The copy's size is then
+   * read here, in this bucket's region, and a copy of another size than expected is deleted and
+   * refused: a source that is not what the caller indexed never gets indexed here.
+   */
+  async copyFrom(source: ObjectLocation, toKey: string, { size }: { size: number }): Promise<{ size: number; parts: number }> {
+    const CopySource = `${source.bucket}/${source.key.split('/').map(encodeURIComponent).join('/')}`;
+    let parts = 1;
+    if (size <= this.maxSingleCopy) {
+      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: toKey, CopySource }));
+    } else {
+      parts = await copyInParts({
+        client: this.client,
+        bucket: this.bucket,
+        limits: this.limits,
+        partSize: this.copyPartSize,
+        create: (key) => this.createMultipart(key),
+        abort: (key, uploadId) => this.abortMultipart(key, uploadId),
+      }, source, CopySource, toKey, size);
+    }
+    const copied = (await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: toKey }))).ContentLength ?? 0;
+    if (copied !== size) {
+      await this.delete(toKey);
+      throw new StorageError(`copy of ${source.bucket}/${source.key} holds ${copied} bytes, ${size} expected`, 'invalid-part');
+    }
+    return { size, parts };
   }
 
   async put(key: string, body: Body, options: { size?: number } = {}): Promise<{ size: number }> {
