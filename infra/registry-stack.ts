@@ -18,6 +18,7 @@ import { GcStateMachine } from './constructs/gc-state-machine.ts';
 import { ReplicationStateMachine } from './constructs/replication-state-machine.ts';
 import { ReplicationTriggers } from './constructs/replication-triggers.ts';
 import { Observability } from './constructs/observability.ts';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { RegistryFunction } from './constructs/registry-function.ts';
 import { RegistryStorage } from './constructs/storage.ts';
 import { UploadService } from './constructs/upload-service.ts';
@@ -204,21 +205,8 @@ export class RegistryStack extends Stack {
       finish: gcFinish.fn,
       scheduleEnabled: props.gcSchedule ?? true,
     });
-    const gcRole = this.gc.stateMachine.role.node;
-    for (const fn of [gcStart, gcMark, gcSweep, gcFinish]) {
-      Validations.of(gcRole.scope!).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(fn.fn.node.defaultChild as never)}.Arn>:*]`,
-        reason: 'Step Functions may invoke any version of a GC task function (CDK grants function:* for versions and aliases); it is that one function.',
-      });
-    }
-    Validations.of(this.gc.stateMachine).acknowledge({
-      id: 'AwsSolutions-SF1',
-      reason: 'GC logs failures (level ERROR) and every deletion as a gc.delete line from its task functions; ALL would log each of the thousands of page transitions of a large run, to no one\'s use.',
-    });
-    Validations.of(this.gc.stateMachine).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'X-Ray tracing and log delivery to CloudWatch Logs have no resource-level permissions (PutTraceSegments, CreateLogDelivery…): AWS documents them on *.',
-    });
+    this.acknowledgeWorkflow(this.gc.stateMachine, [gcStart, gcMark, gcSweep, gcFinish], 'GC',
+      'GC logs failures (level ERROR) and every deletion as a gc.delete line from its task functions; ALL would log each of the thousands of page transitions of a large run, to no one\'s use.');
 
     // Replication (DESIGN §6): three task functions. The copy reads and writes this registry's
     // index and bytes (a pull rule mirrors into it) and talks to remote registries over the internet.
@@ -257,20 +245,8 @@ export class RegistryStack extends Stack {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'Reading a DynamoDB stream needs dynamodb:ListStreams, which has no resource-level permission; the stream itself is granted by its ARN.',
     });
-    for (const fn of [replicationPlan, replicationCopy, replicationFinish]) {
-      Validations.of(this.replication.stateMachine.role.node.scope!).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(fn.fn.node.defaultChild as never)}.Arn>:*]`,
-        reason: 'Step Functions may invoke any version of a replication task function (CDK grants function:* for versions and aliases); it is that one function.',
-      });
-    }
-    Validations.of(this.replication.stateMachine).acknowledge({
-      id: 'AwsSolutions-SF1',
-      reason: 'Replication logs failures (level ERROR); each run records its counters and failures in the rule status item, and every replicated write is audited by the copy task.',
-    });
-    Validations.of(this.replication.stateMachine).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'X-Ray tracing and log delivery to CloudWatch Logs have no resource-level permissions (PutTraceSegments, CreateLogDelivery…): AWS documents them on *.',
-    });
+    this.acknowledgeWorkflow(this.replication.stateMachine, [replicationPlan, replicationCopy, replicationFinish], 'replication',
+      'Replication logs failures (level ERROR); each run records its counters and failures in the rule status item, and every replicated write is audited by the copy task.');
 
     const url = props.domain ? `https://${props.domain.name}` : `https://${this.cdn.distribution.distributionDomainName}`;
     new CfnOutput(this, 'RegistryUrl', { value: url, description: 'Point clients here (docker login <host>)' });
@@ -282,6 +258,21 @@ export class RegistryStack extends Stack {
     if (this.signingKey) new CfnOutput(this, 'SigningKeySecretArn', { value: this.signingKey.secretArn });
     new CfnOutput(this, 'GcStateMachineArn', { value: this.gc.stateMachine.stateMachineArn });
     new CfnOutput(this, 'ReplicationStateMachineArn', { value: this.replication.stateMachine.stateMachineArn });
+  }
+
+  /** cdk-nag's findings on a workflow's state machine, each with the reason it is acceptable. */
+  private acknowledgeWorkflow(stateMachine: sfn.StateMachine, tasks: RegistryFunction[], what: string, loggingReason: string): void {
+    for (const task of tasks) {
+      Validations.of(stateMachine.role.node.scope!).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(task.fn.node.defaultChild as never)}.Arn>:*]`,
+        reason: `Step Functions may invoke any version of a ${what} task function (CDK grants function:* for versions and aliases); it is that one function.`,
+      });
+    }
+    Validations.of(stateMachine).acknowledge({ id: 'AwsSolutions-SF1', reason: loggingReason });
+    Validations.of(stateMachine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing and log delivery to CloudWatch Logs have no resource-level permissions (PutTraceSegments, CreateLogDelivery…): AWS documents them on *.',
+    });
   }
 }
 
