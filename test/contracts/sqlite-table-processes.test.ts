@@ -93,6 +93,11 @@ describe('SqliteTable across processes', () => {
       const writer = startWriter({ mode: 'claim', path, id: 'child', pk, keys: [...keys].reverse() });
       await writer.ready;
       writer.go();
+      // Start once the child has claimed its first key (the last one): both are then at work, from
+      // opposite ends, whatever the delay of its 'go'. Started blind, a fast machine could finish
+      // every key in one process before the other began.
+      const deadline = Date.now() + 30_000;
+      while (!(await table.get(pk, keys.at(-1)!)) && Date.now() < deadline) await new Promise((r) => setImmediate(r));
       const mine = await runJob(table, { mode: 'claim', path, id: 'test', pk, keys });
       const theirs = await writer.result;
       expect(mine.won.length + mine.conflicts).toBe(keys.length);

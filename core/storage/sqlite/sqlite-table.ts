@@ -128,9 +128,9 @@ function toItem(row: Row): Item {
   return { pk: row.pk, sk: row.sk, attrs: decodeAttributes(row.attrs) };
 }
 
-const SCHEMA = `
-  PRAGMA journal_mode = WAL;
-  PRAGMA synchronous = NORMAL;
+const PRAGMAS = 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;';
+// Only a fresh file takes the write lock: opening an existing table must not queue behind writers.
+const CREATE = `
   BEGIN IMMEDIATE;
   CREATE TABLE IF NOT EXISTS items (pk TEXT NOT NULL, sk TEXT NOT NULL, attrs TEXT NOT NULL, PRIMARY KEY (pk, sk)) WITHOUT ROWID;
   COMMIT;
@@ -141,14 +141,15 @@ const OPEN_DEADLINE_MS = 10_000;
  * Several processes may open a fresh file at once (the host and a `cirrus` command). SQLite answers
  * some of the lock conflicts of that moment — the switch to WAL while another connection recovers
  * the log, a schema read gone stale before its write — with SQLITE_BUSY at once, without calling
- * the busy handler; those are retried here until a deadline. The table is created in an IMMEDIATE
- * transaction, so its schema read and write hold one lock.
+ * the busy handler; those are retried here until a deadline. A missing table is created in an
+ * IMMEDIATE transaction, so its schema read and write hold one lock.
  */
 function openSchema(db: DatabaseSync): void {
   const deadline = Date.now() + OPEN_DEADLINE_MS;
   for (;;) {
     try {
-      db.exec(SCHEMA);
+      db.exec(PRAGMAS);
+      if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'items'").get()) db.exec(CREATE);
       return;
     } catch (error) {
       if (db.isTransaction) db.exec('ROLLBACK');
