@@ -1,14 +1,13 @@
 // `npx cirrus gc|retention|immutability` against the data dir of a running local host: GC runs
 // (the checked-in state machine) in its own process next to the server, which keeps taking
 // pushes; policies set from the CLI take effect on the server at once.
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaType } from '../../core/oci/index.ts';
 import type { GcResult } from '../../core/registry/gc/index.ts';
 import { expectError, fetchTransport, RegistryClient, sha256 } from '../support/app.ts';
-import { REPO_ROOT, startLocalHost, type RunningRegistry } from '../support/local-host.ts';
+import { startLocalHost, type RunningRegistry } from '../support/local-host.ts';
 import { imageOf, layer, pushImage, type Image } from './support/content.ts';
+import { spawnCirrus } from '../support/cirrus-cli.ts';
 
 let host: RunningRegistry;
 let client: RegistryClient;
@@ -20,17 +19,7 @@ beforeAll(async () => {
 afterAll(() => host?.stop());
 
 async function cirrus(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'cirrus.mjs'), ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, CIRRUS_DATA_DIR: host.dataDir, CIRRUS_BACKEND: 'embedded' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { code, stdout, stderr };
+  return spawnCirrus(host.dataDir, args).done;
 }
 
 async function gc(...args: string[]): Promise<GcResult> {

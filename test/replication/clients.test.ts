@@ -3,7 +3,6 @@
 // Cirrus host and to Distribution 2.8; skopeo pulls back byte-identical content from both. And a
 // pull-based mirror from Distribution, a destination that goes down and comes back, a copy killed
 // mid-blob that resumes.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RuleStatus } from '../../core/replication/index.ts';
@@ -11,27 +10,17 @@ import { descriptorOf, EMPTY_DESCRIPTOR, EMPTY_JSON, fetchTransport, manifestByt
 import { requireClients } from '../support/clients.ts';
 import { buildImageLayout, buildIndexLayout, type LayoutIndex } from '../support/images.ts';
 import { readLayoutBlob, readLayoutEntry } from '../support/layouts.ts';
-import { freePort, REPO_ROOT, startDistribution, startLocalHost, type RunningRegistry } from '../support/local-host.ts';
+import { freePort, startDistribution, startLocalHost, type RunningRegistry } from '../support/local-host.ts';
 import { skopeoCopy, skopeoInspectRaw } from '../support/skopeo.ts';
 import { makeTempDir, removeTree } from '../support/tmp.ts';
+import { spawnCirrus } from '../support/cirrus-cli.ts';
 
 const MiB = 1 << 20;
 const clients = requireClients(['skopeo', 'skopeo']);
 const HOST_ENV = { CIRRUS_BACKEND: 'embedded', CIRRUS_LOG_REQUESTS: '0', CIRRUS_REPLICATION_RETRY_MS: '200', CIRRUS_REPLICATION_DEBOUNCE_MS: '100' };
 
 async function cirrus(dataDir: string, args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'cirrus.mjs'), ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, CIRRUS_DATA_DIR: dataDir, CIRRUS_BACKEND: 'embedded' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  child.stdin.end(stdin ?? '');
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { code, stdout, stderr };
+  return spawnCirrus(dataDir, args, { stdin: stdin ?? '' }).done;
 }
 
 async function ok(dataDir: string, ...args: string[]): Promise<string> {

@@ -4,7 +4,6 @@
 // only the rest. (Distribution cannot resume an upload whose last PATCH was cut: its `_state`
 // token then disagrees with the bytes it kept, and it refuses the session; the copy starts that
 // blob over, which the engine tests cover.)
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireClients } from '../support/clients.ts';
@@ -12,28 +11,15 @@ import { buildImageLayout } from '../support/images.ts';
 import { DistributionClient } from '../../core/replication/index.ts';
 import { keys } from '../../core/registry/index.ts';
 import { SqliteTable } from '../../core/storage/sqlite/sqlite-table.ts';
-import { REPO_ROOT, startLocalHost, type RunningRegistry } from '../support/local-host.ts';
+import { startLocalHost, type RunningRegistry } from '../support/local-host.ts';
 import { skopeoCopy, skopeoInspectRaw } from '../support/skopeo.ts';
 import { makeTempDir, removeTree } from '../support/tmp.ts';
+import { spawnCirrus } from '../support/cirrus-cli.ts';
 
 const MiB = 1 << 20;
 const clients = requireClients(['skopeo', 'skopeo']);
 
-function cirrus(dataDir: string, args: string[]) {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'cirrus.mjs'), ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, CIRRUS_DATA_DIR: dataDir, CIRRUS_BACKEND: 'embedded' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  return { child, done };
-}
+const cirrus = (dataDir: string, args: string[]) => spawnCirrus(dataDir, args);
 
 /** Bytes the destination holds for the upload the copier checkpointed in the source's table (read beside the running processes: WAL). */
 async function uploadedBytes(sourceDir: string, destination: string, repo: string): Promise<number> {
